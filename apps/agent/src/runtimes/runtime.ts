@@ -1,0 +1,50 @@
+import type { Readable } from "node:stream";
+
+/** One request for a function, as the agent hands it to a runtime. */
+export interface RuntimeRequest {
+  /** `tenantId:deploymentId:artifactHash` — never shared across tenants. */
+  isolateId: string;
+  artifactHash: string;
+  invocationId: string;
+  method: string;
+  /** The absolute URL the function sees as `request.url`. */
+  url: string;
+  headers: Array<[string, string]>;
+  /** Request body, streamed; null for none. */
+  body: Readable | null;
+  /** Aborted when the caller goes away or the deadline passes. */
+  signal: AbortSignal;
+}
+
+/** The function's answer. The body streams; nothing holds it whole. */
+export interface RuntimeResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Readable;
+  /** True when this request loaded the isolate. */
+  coldStart: boolean;
+}
+
+export interface RuntimeStatus {
+  processes: number;
+  ready: number;
+  inFlight: number;
+}
+
+/**
+ * Runs function code. Failures are IsleErrors from @isle/errors:
+ * `function_error` (the function threw), `upstream_failed` (the runtime
+ * process died or broke mid-request), `unavailable` (no process ready).
+ */
+export interface FunctionRuntime {
+  start(): Promise<void>;
+  invoke(request: RuntimeRequest): Promise<RuntimeResponse>;
+  status(): RuntimeStatus;
+  /** Stops every process it started; no process outlives this. */
+  stop(): Promise<void>;
+}
+
+/** Where a runtime gets artifact bytes by content hash (the agent's cache). */
+export interface ArtifactSource {
+  get(hash: string): Promise<Buffer>;
+}

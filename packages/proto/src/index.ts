@@ -1,0 +1,9 @@
+/**
+ * Isle's gRPC contracts. The generated code under `src/gen/` comes from the
+ * `.proto` files under `proto/` (`npm run generate -w @isle/proto`).
+ */
+export * as agentV1 from "./gen/isle/agent/v1/agent.js";
+export * as controlV1 from "./gen/isle/control/v1/control.js";
+export { passthroughInvokeMethod } from "./passthrough.js";
+export { grpcChannelOptions } from "./channel-options.js";
+export { artifactHash, decodeArtifact, encodeArtifact, type ArtifactManifest } from "./artifact.js";

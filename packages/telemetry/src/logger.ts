@@ -1,0 +1,45 @@
+import { pino, type Logger, type LoggerOptions } from "pino";
+
+export type { Logger };
+
+/** Header and field names whose values never reach a log line. */
+const redactPaths = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "headers.x-api-key",
+  "*.headers.x-api-key",
+  "token",
+  "*.token",
+  "key",
+  "*.key",
+  "secret",
+  "*.secret",
+  "password",
+  "*.password",
+];
+
+export interface LoggerSettings {
+  /** The part of Isle that logs: gateway, sidecar, agent. */
+  service: string;
+  level?: string;
+  /** Where lines go; defaults to stdout. */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * A structured JSON logger. Every line names the service; callers add
+ * request, tenant and trace ids with `logger.child({...})`. Known credential
+ * fields are redacted.
+ */
+export function createLogger({ service, level = "info", destination }: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service },
+    redact: { paths: redactPaths, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+}

@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests run on the TypeScript sources (the "isle-src" export condition);
+// e2e tests start the built apps as real processes.
+export default defineConfig({
+  resolve: { conditions: ["isle-src"] },
+  ssr: { resolve: { conditions: ["isle-src"] } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,76 @@
+import { readFile } from "node:fs/promises";
+import { sql } from "drizzle-orm";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase, type Database, type IsleDb } from "./client.js";
+import { createTenant, findTenantByName } from "./queries/tenants.js";
+import { createTestDatabase, drivers, type TestDatabase } from "./test-support/databases.js";
+
+const journal = JSON.parse(
+  await readFile(new URL("../migrations/meta/_journal.json", import.meta.url), "utf8"),
+) as { entries: unknown[] };
+
+async function appliedMigrations(db: IsleDb): Promise<number> {
+  const rows = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number) })
+    .from(sql`drizzle.__drizzle_migrations`);
+  return rows[0]?.n ?? -1;
+}
+
+describe.each(drivers)("openDatabase (%s)", (driver) => {
+  let test: TestDatabase | undefined;
+  const open: Database[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((d) => d.close()));
+    await test?.dispose();
+  });
+
+  it("applies every migration on first open, and nothing again on reopen", async () => {
+    test = await createTestDatabase(driver);
+    const first = await openDatabase(test.options);
+    expect(first.kind).toBe(driver);
+    expect(await appliedMigrations(first.db)).toBe(journal.entries.length);
+    await createTenant(first.db, "acme");
+    await first.close();
+
+    const second = await openDatabase(test.options);
+    open.push(second);
+    expect(await appliedMigrations(second.db)).toBe(journal.entries.length);
+    expect(await findTenantByName(second.db, "acme")).toMatchObject({ name: "acme", quotas: {} });
+  });
+
+  it("returns timestamps as Dates and JSON as objects", async () => {
+    test = await createTestDatabase(driver);
+    const database = await openDatabase(test.options);
+    open.push(database);
+    const before = Date.now();
+    const tenant = await createTenant(database.db, "clock");
+    expect(tenant.createdAt).toBeInstanceOf(Date);
+    // The database clock and ours agree to well within a minute on one machine.
+    expect(Math.abs(tenant.createdAt.getTime() - before)).toBeLessThan(60_000);
+    const again = await findTenantByName(database.db, "clock");
+    expect(again?.createdAt.getTime()).toBe(tenant.createdAt.getTime());
+  });
+
+  it("can be closed twice", async () => {
+    test = await createTestDatabase(driver);
+    const database = await openDatabase(test.options);
+    await database.close();
+    await expect(database.close()).resolves.toBeUndefined();
+  });
+});
+
+describe("openDatabase (postgres, several gateways starting together)", () => {
+  it("applies migrations once while the others wait", async () => {
+    const test = await createTestDatabase("postgres");
+    try {
+      const all = await Promise.all(Array.from({ length: 4 }, () => openDatabase(test.options)));
+      try {
+        for (const { db } of all) expect(await appliedMigrations(db)).toBe(journal.entries.length);
+      } finally {
+        await Promise.all(all.map((d) => d.close()));
+      }
+    } finally {
+      await test.dispose();
+    }
+  });
+});

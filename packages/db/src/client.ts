@@ -1,0 +1,90 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import pg from "pg";
+import { migratePglite, migratePostgres } from "./migrate.js";
+import { acquirePgliteLock } from "./pglite-lock.js";
+import * as schema from "./schema/index.js";
+
+/** The tables, as handed to drizzle for relational queries. */
+export type IsleSchema = typeof schema;
+
+/** A drizzle database over either driver; query helpers take this. */
+export type IsleDb = PgDatabase<PgQueryResultHKT, IsleSchema>;
+
+/** An open database and how to close it. */
+export interface Database {
+  db: IsleDb;
+  kind: "postgres" | "pglite";
+  /** Ends the pool, or stops PGlite and releases the data directory. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Where the data lives. */
+export interface OpenDatabaseOptions {
+  /** Postgres connection string. Absent: embedded PGlite in `<dataDir>/pglite`. */
+  databaseUrl?: string;
+  /** Isle's data directory (`ISLE_DATA_DIR`). */
+  dataDir: string;
+  /**
+   * Errors on idle pooled Postgres connections (e.g. the server restarted). The pool drops
+   * the broken connection by itself; without a listener Node would crash the process.
+   */
+  onPoolError?: (err: Error) => void;
+}
+
+/**
+ * Open the database and bring its schema up to date. With `databaseUrl`, a node-postgres pool
+ * (many gateways may share it); without, embedded PGlite owned by this process alone — a second
+ * opener gets a DatabaseLockedError (`code: "database_locked"`) before touching any file.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.onPoolError)
+    : openPglite(resolve(options.dataDir));
+}
+
+async function openPostgres(url: string, onPoolError?: (err: Error) => void): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on("error", onPoolError ?? (() => {}));
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  const db: IsleDb = drizzlePg({ client: pool, schema });
+  return { db, kind: "postgres", close: once(() => pool.end()) };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  await mkdir(dataDir, { recursive: true });
+  const lock = await acquirePgliteLock(dataDir, join(dataDir, "pglite.lock"));
+  let client: PGlite | undefined;
+  try {
+    client = await PGlite.create(join(dataDir, "pglite"));
+    await migratePglite(client);
+  } catch (err) {
+    await client?.close().catch(() => {});
+    await lock.release();
+    throw err;
+  }
+  const pglite = client;
+  const db: IsleDb = drizzlePglite({ client: pglite, schema });
+  const close = async (): Promise<void> => {
+    try {
+      await pglite.close();
+    } finally {
+      await lock.release();
+    }
+  };
+  return { db, kind: "pglite", close: once(close) };
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}

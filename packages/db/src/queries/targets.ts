@@ -1,0 +1,61 @@
+import { and, eq } from "drizzle-orm";
+import type { IsleDb } from "../client.js";
+import { deployments } from "../schema/deployments.js";
+import { functions, type FunctionLimits, type FunctionRuntime, type FunctionVisibility } from "../schema/functions.js";
+import { tenants } from "../schema/tenants.js";
+
+/** Everything the invoke path needs to route a request to the live version of a function. */
+export interface ActiveTarget {
+  tenantId: string;
+  tenantName: string;
+  functionId: string;
+  functionName: string;
+  runtime: FunctionRuntime;
+  visibility: FunctionVisibility;
+  limits: FunctionLimits;
+  deploymentId: string;
+  artifactHash: string;
+  /** The bundle's entry module. */
+  entry: string;
+  version: number;
+}
+
+/**
+ * Resolve `/fn/:tenant/:function` to its active deployment in one round trip (this runs on
+ * every invoke). Undefined when the tenant, the function or an active deployment is missing —
+ * callers answer all three with the same 404. The deployment join repeats the tenant and
+ * function ids so a bad pointer can never serve another tenant's code.
+ */
+export async function findActiveTarget(
+  db: IsleDb,
+  tenantName: string,
+  functionName: string,
+): Promise<ActiveTarget | undefined> {
+  const [row] = await db
+    .select({
+      tenantId: tenants.id,
+      tenantName: tenants.name,
+      functionId: functions.id,
+      functionName: functions.name,
+      runtime: functions.runtime,
+      visibility: functions.visibility,
+      limits: functions.limits,
+      deploymentId: deployments.id,
+      artifactHash: deployments.artifactHash,
+      entry: deployments.entry,
+      version: deployments.version,
+    })
+    .from(tenants)
+    .innerJoin(functions, and(eq(functions.tenantId, tenants.id), eq(functions.name, functionName)))
+    .innerJoin(
+      deployments,
+      and(
+        eq(deployments.id, functions.activeDeploymentId),
+        eq(deployments.functionId, functions.id),
+        eq(deployments.tenantId, tenants.id),
+      ),
+    )
+    .where(eq(tenants.name, tenantName))
+    .limit(1);
+  return row;
+}

@@ -1,1 +1,1 @@
-export { createLogger, type Logger, type LoggerSettings } from "./logger.js";
+export { createLogger, serializeError, type Logger, type LoggerSettings } from "./logger.js";

@@ -28,4 +28,13 @@ describe("createLogger", () => {
     expect(lines.join("")).not.toContain("isk_abc_secret");
     expect(lines.join("")).not.toContain("op-secret");
   });
+
+  it("keeps failed queries' parameters out of logged errors", () => {
+    const { lines, destination } = capture();
+    const err = new Error('Failed query: insert into api_keys values ($1)\nparams: 9f86d081884c7d659a2feaa0c55ad015');
+    createLogger({ service: "gateway", destination }).error({ err }, "failed");
+    const line = lines.join("");
+    expect(line).toContain("Failed query");
+    expect(line).not.toContain("9f86d081884c7d659a2feaa0c55ad015");
+  });
 });

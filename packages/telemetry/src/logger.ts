@@ -20,6 +20,23 @@ const redactPaths = [
   "*.password",
 ];
 
+/**
+ * Serialises errors without what a failed query carried: drizzle puts the
+ * statement's parameters (key hashes, artifact bytes, user data) in its error
+ * messages, and those must never reach a log line.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const strip = (text: string) => text.replace(/\bparams:[\s\S]*$/, "params: [redacted]");
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  return {
+    type: err.name,
+    message: strip(err.message),
+    stack: err.stack ? strip(err.stack) : undefined,
+    code: (err as { code?: unknown }).code ?? cause?.code,
+  };
+}
+
 export interface LoggerSettings {
   /** The part of Isle that logs: gateway, sidecar, agent. */
   service: string;
@@ -38,6 +55,7 @@ export function createLogger({ service, level = "info", destination }: LoggerSet
     level,
     base: { service },
     redact: { paths: redactPaths, censor: "[redacted]" },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };

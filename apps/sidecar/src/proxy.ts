@@ -1,0 +1,92 @@
+import type { Writable } from "node:stream";
+import * as grpc from "@grpc/grpc-js";
+import { agentV1, grpcChannelOptions } from "@isle/proto";
+import type { Logger } from "@isle/telemetry";
+
+const identity = (value: Buffer): Buffer => value;
+
+/** Transport headers that belong to one hop and must not be copied to the next. */
+const hopHeaders = new Set(["user-agent", "content-type", "te", "grpc-accept-encoding", "grpc-encoding", "grpc-timeout", "accept-encoding"]);
+
+/** Every Agent method with identity (de)serializers: frames move as bytes. */
+function passthroughService(): Record<string, grpc.MethodDefinition<Buffer, Buffer>> {
+  const service: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  for (const [name, method] of Object.entries(agentV1.AgentService)) {
+    service[name] = {
+      path: method.path,
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
+  }
+  return service;
+}
+
+function forwardMetadata(incoming: grpc.Metadata): grpc.Metadata {
+  const out = new grpc.Metadata();
+  for (const [key, value] of Object.entries(incoming.getMap())) {
+    if (hopHeaders.has(key) || key.startsWith(":")) continue;
+    out.set(key, value);
+  }
+  return out;
+}
+
+function asStatus(err: unknown): Partial<grpc.StatusObject> {
+  const e = err as Partial<grpc.ServiceError>;
+  return { code: e.code ?? grpc.status.UNAVAILABLE, details: e.details ?? "agent unreachable" };
+}
+
+/**
+ * Builds the sidecar's gRPC server: every Agent call is forwarded to the
+ * agent's Unix socket, deadline and cancellation included. Bodies are never
+ * decoded; Node stream backpressure plus HTTP/2 flow control on both sides
+ * keep memory flat however large a body is.
+ */
+export function createProxyServer(agentSocket: string, logger: Logger): { server: grpc.Server; close(): void } {
+  const client = new grpc.Client(`unix:${agentSocket}`, grpc.credentials.createInsecure(), grpcChannelOptions);
+  const server = new grpc.Server(grpcChannelOptions);
+  const service = passthroughService();
+  const handlers: grpc.UntypedServiceImplementation = {};
+
+  for (const [name, method] of Object.entries(service)) {
+    if (method.requestStream && method.responseStream) {
+      handlers[name] = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        const upstream = client.makeBidiStreamRequest(method.path, identity, identity, forwardMetadata(call.metadata), {
+          deadline: call.getDeadline(),
+        });
+        call.on("cancelled", () => upstream.cancel());
+        call.on("error", () => upstream.cancel());
+        upstream.on("error", (err) => {
+          logger.debug({ method: name, err: asStatus(err) }, "upstream call failed");
+          call.emit("error", asStatus(err));
+        });
+        // Both are Node Duplex streams of Buffers; grpc-js' typings do not say so.
+        call.pipe(upstream as unknown as Writable);
+        upstream.pipe(call as unknown as Writable);
+      };
+    } else if (!method.requestStream && !method.responseStream) {
+      handlers[name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        client.makeUnaryRequest(
+          method.path,
+          identity,
+          identity,
+          call.request,
+          forwardMetadata(call.metadata),
+          { deadline: call.getDeadline() },
+          (err, value) => (err ? callback(asStatus(err)) : callback(null, value)),
+        );
+      };
+    }
+  }
+  server.addService(service, handlers);
+  return {
+    server,
+    close: () => {
+      server.forceShutdown();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("defaults to loopback and the data directory", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ host: "127.0.0.1", port: 8080, dataDir: "./.isle", controlHost: "127.0.0.1" });
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it("names the key and what it allows", () => {
+    expect(() => loadConfig({ ISLE_PORT: "99999" })).toThrow(/ISLE_PORT/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: a postgres:\/\/ URL/);
+    expect(() => loadConfig({ ISLE_ADMIN_TOKEN: "short" })).toThrow(/ISLE_ADMIN_TOKEN: at least 16/);
+  });
+
+  it("treats an empty DATABASE_URL as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
+  });
+});

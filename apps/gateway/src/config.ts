@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const schema = z.object({
+  ISLE_HOST: z.string().default("127.0.0.1"),
+  ISLE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ISLE_DATA_DIR: z.string().min(1).default("./.isle"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "a postgres:// URL")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  ISLE_ADMIN_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  ISLE_DOMAIN: z.string().optional(),
+  /** The control plane's gRPC listener; agents connect here. Loopback by default. */
+  ISLE_CONTROL_HOST: z.string().default("127.0.0.1"),
+  ISLE_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(7070),
+  /** Largest deployment upload, in megabytes. */
+  ISLE_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
+  /** Largest bundle after build, in megabytes. */
+  ISLE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(256).default(10),
+  ISLE_LOG_LEVEL: z.enum(logLevels).default("info"),
+});
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  domain: string | undefined;
+  controlHost: string;
+  controlPort: number;
+  maxUploadBytes: number;
+  maxBundleBytes: number;
+  logLevel: string;
+}
+
+/** Parses the gateway's settings once; errors name the key and what it allows. */
+export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid gateway configuration: ${problems}`);
+  }
+  const v = parsed.data;
+  return {
+    host: v.ISLE_HOST,
+    port: v.ISLE_PORT,
+    dataDir: v.ISLE_DATA_DIR,
+    databaseUrl: v.DATABASE_URL,
+    adminToken: v.ISLE_ADMIN_TOKEN,
+    domain: v.ISLE_DOMAIN,
+    controlHost: v.ISLE_CONTROL_HOST,
+    controlPort: v.ISLE_CONTROL_PORT,
+    maxUploadBytes: v.ISLE_MAX_UPLOAD_MB * 1024 * 1024,
+    maxBundleBytes: v.ISLE_MAX_BUNDLE_MB * 1024 * 1024,
+    logLevel: v.ISLE_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,86 @@
+import * as grpc from "@grpc/grpc-js";
+import { controlV1, grpcChannelOptions } from "@isle/proto";
+import type { Logger } from "@isle/telemetry";
+import type { Membership } from "./membership.js";
+
+/** Where the control plane reads artifact bytes. */
+export interface ArtifactStore {
+  get(hash: string): Promise<Buffer | undefined>;
+}
+
+export interface ControlServerDeps {
+  membership: Membership;
+  artifacts: ArtifactStore;
+  logger: Logger;
+  heartbeatMs?: number;
+}
+
+/** Artifact bytes go out in chunks well under the gRPC message limit. */
+const chunkBytes = 1024 * 1024;
+
+/**
+ * The ControlPlane gRPC service: agents register and heartbeat on one stream,
+ * and download artifacts by hash.
+ */
+export function createControlServer({ membership, artifacts, logger, heartbeatMs = 1000 }: ControlServerDeps): grpc.Server {
+  const handlers: controlV1.ControlPlaneServer = {
+    register(call) {
+      const session = {};
+      let agentId: string | undefined;
+      call.on("data", (report: controlV1.AgentReport) => {
+        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(report.agentId) || !report.address) {
+          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "a report needs an agent id (DNS label) and an address" });
+          return;
+        }
+        if (agentId !== undefined && report.agentId !== agentId) {
+          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "one stream carries one agent" });
+          return;
+        }
+        membership.report(report, session);
+        if (agentId === undefined) {
+          agentId = report.agentId;
+          logger.info({ agentId, address: report.address }, "agent registered");
+          call.write({ command: { $case: "registered", value: { heartbeatIntervalMs: heartbeatMs } } });
+        }
+      });
+      const leave = () => {
+        if (agentId === undefined) return;
+        membership.leave(agentId, session);
+        logger.info({ agentId }, "agent left");
+        agentId = undefined;
+      };
+      call.on("end", () => {
+        leave();
+        call.end();
+      });
+      call.on("cancelled", leave);
+      call.on("error", leave);
+    },
+
+    async getArtifact(call) {
+      const hash = call.request.hash;
+      if (!/^[0-9a-f]{64}$/.test(hash)) {
+        call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "hash must be 64 hex digits" });
+        return;
+      }
+      try {
+        const bytes = await artifacts.get(hash);
+        if (!bytes) {
+          call.emit("error", { code: grpc.status.NOT_FOUND, details: `no artifact ${hash}` });
+          return;
+        }
+        for (let offset = 0; offset < bytes.length || offset === 0; offset += chunkBytes) {
+          call.write({ data: bytes.subarray(offset, offset + chunkBytes) });
+          if (bytes.length === 0) break;
+        }
+        call.end();
+      } catch (err) {
+        logger.error({ err, hash }, "artifact read failed");
+        call.emit("error", { code: grpc.status.INTERNAL, details: "artifact read failed" });
+      }
+    },
+  };
+  const server = new grpc.Server(grpcChannelOptions);
+  server.addService(controlV1.ControlPlaneService, handlers);
+  return server;
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { controlV1 } from "@isle/proto";
+import { Membership } from "./membership.js";
+
+function report(agentId: string, over: Partial<controlV1.AgentReport> = {}): controlV1.AgentReport {
+  return {
+    agentId,
+    address: `10.0.0.1:${agentId.length}`,
+    capacity: 100,
+    inFlight: 0,
+    loaded: [],
+    sentAtUnixMs: 0,
+    draining: false,
+    workerdReady: 1,
+    ...over,
+  };
+}
+
+describe("Membership", () => {
+  it("drops an agent from placement after three missed heartbeats", () => {
+    let now = 0;
+    const members = new Membership(1000, () => now);
+    members.report(report("a"), {});
+    now = 3000;
+    expect(members.pick()?.agentId).toBe("a");
+    now = 3001;
+    expect(members.pick()).toBeUndefined();
+  });
+
+  it("never places on a draining agent or one with no ready runtime", () => {
+    const members = new Membership();
+    members.report(report("a", { draining: true }), {});
+    members.report(report("b", { workerdReady: 0 }), {});
+    expect(members.pick()).toBeUndefined();
+  });
+
+  it("ignores the end of a stream that a reconnect has replaced", () => {
+    const members = new Membership();
+    const old = {};
+    const fresh = {};
+    members.report(report("a"), old);
+    members.report(report("a"), fresh);
+    members.leave("a", old);
+    expect(members.pick()?.agentId).toBe("a");
+    members.leave("a", fresh);
+    expect(members.pick()).toBeUndefined();
+  });
+
+  it("prefers the less loaded of two choices", () => {
+    const members = new Membership(1000, Date.now, () => 0);
+    members.report(report("busy", { inFlight: 90 }), {});
+    members.report(report("idle", { inFlight: 1 }), {});
+    for (let i = 0; i < 5; i++) expect(members.pick()?.agentId).toBe("idle");
+  });
+
+  it("can exclude agents already tried", () => {
+    const members = new Membership();
+    members.report(report("a"), {});
+    members.report(report("b"), {});
+    expect(members.pick(new Set(["a"]))?.agentId).toBe("b");
+  });
+});

@@ -1,0 +1,78 @@
+import type { controlV1 } from "@isle/proto";
+
+/** What the gateway knows of one agent, from its reports and its own traffic. */
+export interface AgentMember {
+  agentId: string;
+  /** host:port of the agent's sidecar. */
+  address: string;
+  capacity: number;
+  reportedInFlight: number;
+  /** Requests this gateway has sent to the agent that have not finished. */
+  localInFlight: number;
+  draining: boolean;
+  workerdReady: number;
+  lastSeenMs: number;
+  /** Identifies the Register stream, so a stale stream's end cannot remove a newer one. */
+  session: object;
+}
+
+/** Heartbeats an agent may miss before it leaves placement (DESIGN.md §8). */
+const missedHeartbeats = 3;
+
+/**
+ * Agents connected to this control plane, and the choice of one for a request:
+ * the less loaded of two random healthy agents (power of two choices).
+ */
+export class Membership {
+  private readonly members = new Map<string, AgentMember>();
+
+  constructor(
+    private readonly heartbeatMs = 1000,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Records a report; the first report of a session registers the agent. */
+  report(report: controlV1.AgentReport, session: object): void {
+    const existing = this.members.get(report.agentId);
+    this.members.set(report.agentId, {
+      agentId: report.agentId,
+      address: report.address,
+      capacity: report.capacity,
+      reportedInFlight: report.inFlight,
+      localInFlight: existing?.session === session ? existing.localInFlight : 0,
+      draining: report.draining,
+      workerdReady: report.workerdReady,
+      lastSeenMs: this.now(),
+      session,
+    });
+  }
+
+  /** The agent's stream ended; forget it unless a newer stream replaced it. */
+  leave(agentId: string, session: object): void {
+    if (this.members.get(agentId)?.session === session) this.members.delete(agentId);
+  }
+
+  healthy(): AgentMember[] {
+    const cutoff = this.now() - missedHeartbeats * this.heartbeatMs;
+    return [...this.members.values()].filter((m) => m.lastSeenMs >= cutoff && !m.draining && m.workerdReady > 0);
+  }
+
+  all(): AgentMember[] {
+    return [...this.members.values()];
+  }
+
+  /** Picks an agent for one request, or undefined when none is healthy. */
+  pick(exclude: ReadonlySet<string> = new Set()): AgentMember | undefined {
+    const candidates = this.healthy().filter((m) => !exclude.has(m.agentId));
+    if (candidates.length <= 1) return candidates[0];
+    const a = candidates[Math.floor(this.random() * candidates.length)]!;
+    let b = candidates[Math.floor(this.random() * (candidates.length - 1))]!;
+    if (b === a) b = candidates[candidates.length - 1]!;
+    return load(a) <= load(b) ? a : b;
+  }
+}
+
+function load(m: AgentMember): number {
+  return (m.reportedInFlight + m.localInFlight) / Math.max(m.capacity, 1);
+}

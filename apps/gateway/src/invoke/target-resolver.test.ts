@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { CachedTargetResolver, type InvokeTarget } from "./target-resolver.js";
+
+const target = (version: number): InvokeTarget => ({
+  tenantId: "ten_1",
+  tenantName: "acme",
+  functionId: "fn_1",
+  functionName: "hello",
+  visibility: "public",
+  runtime: "workerd",
+  entry: "index.ts",
+  deploymentId: `dep_${version}`,
+  artifactHash: "a".repeat(64),
+  version,
+  limits: {},
+});
+
+describe("CachedTargetResolver", () => {
+  it("serves from cache within the time to live, then looks again", async () => {
+    let now = 0;
+    let version = 1;
+    let lookups = 0;
+    const resolver = new CachedTargetResolver(async () => (lookups++, target(version)), 500, () => now);
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(1);
+    version = 2;
+    now = 499;
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(1);
+    now = 500;
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(2);
+    expect(lookups).toBe(2);
+  });
+
+  it("forgets a function on invalidate", async () => {
+    let version = 1;
+    const resolver = new CachedTargetResolver(async () => target(version), 60_000);
+    await resolver.resolve("acme", "hello");
+    version = 2;
+    resolver.invalidate("acme", "hello");
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(2);
+  });
+
+  it("keeps tenants apart", async () => {
+    const resolver = new CachedTargetResolver(async (t) => (t === "acme" ? target(1) : undefined), 60_000);
+    expect(await resolver.resolve("acme", "hello")).toBeDefined();
+    expect(await resolver.resolve("other", "hello")).toBeUndefined();
+  });
+});

@@ -1,0 +1,42 @@
+import type { ActiveTarget } from "@isle/db";
+
+/** The active deployment a request for tenant/function runs. */
+export type InvokeTarget = ActiveTarget;
+
+/** Finds what a request should run; undefined when the tenant or function does not exist. */
+export interface TargetResolver {
+  resolve(tenantName: string, functionName: string): Promise<InvokeTarget | undefined>;
+  /** Forgets cached answers for one function, after a deploy or setting change. */
+  invalidate(tenantName: string, functionName: string): void;
+}
+
+/**
+ * Caches resolved targets for a short time: the lookup is on every invoke, and
+ * a deploy on another gateway must still show within about a second
+ * (DESIGN.md §8), which bounds the time to live. Misses are cached too, so a
+ * flood of requests for a missing function does not reach the database each.
+ */
+export class CachedTargetResolver implements TargetResolver {
+  private readonly cache = new Map<string, { target: InvokeTarget | undefined; expiresMs: number }>();
+
+  constructor(
+    private readonly lookup: (tenantName: string, functionName: string) => Promise<InvokeTarget | undefined>,
+    private readonly ttlMs = 500,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async resolve(tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
+    const key = `${tenantName}/${functionName}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.expiresMs > this.now()) return hit.target;
+    const target = await this.lookup(tenantName, functionName);
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(key, { target, expiresMs: this.now() + this.ttlMs });
+    return target;
+  }
+
+  invalidate(tenantName: string, functionName: string): void {
+    this.cache.delete(`${tenantName}/${functionName}`);
+  }
+}

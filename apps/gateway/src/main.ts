@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { serve } from "@hono/node-server";
+import * as grpc from "@grpc/grpc-js";
+import { findActiveTarget, getArtifact, openDatabase } from "@isle/db";
+import { createLogger } from "@isle/telemetry";
+import { sql } from "drizzle-orm";
+import { resolveAdminToken } from "./admin-token.js";
+import { createApp } from "./app.js";
+import { loadConfig } from "./config.js";
+import { createControlServer } from "./control/control-server.js";
+import { Membership } from "./control/membership.js";
+import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
+import { CachedTargetResolver } from "./invoke/target-resolver.js";
+
+/** The composition root: builds the real dependencies and starts listening. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ service: "gateway", level: config.logLevel });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { db } = database;
+  const admin = resolveAdminToken(config.adminToken, config.dataDir);
+
+  const membership = new Membership();
+  const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, logger });
+  const controlPort = await new Promise<number>((done, fail) =>
+    control.bindAsync(`${config.controlHost}:${config.controlPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? fail(err) : done(port),
+    ),
+  );
+
+  const invoker = new SidecarInvoker();
+  const app = createApp({
+    db,
+    resolver: new CachedTargetResolver((tenant, fn) => findActiveTarget(db, tenant, fn)),
+    membership,
+    invoker,
+    readiness: { database: async () => void (await db.execute(sql`select 1`)), healthyAgents: () => membership.healthy().length },
+    adminToken: admin.token,
+    limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes },
+    logger,
+  });
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+    logger.info(
+      { url: `http://${info.address}:${info.port}`, control: `${config.controlHost}:${controlPort}`, database: database.kind },
+      "gateway listening",
+    );
+    if (admin.created) logger.info("operator token created in the data directory (admin-token)");
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "gateway stopping");
+    server.close();
+    control.forceShutdown();
+    invoker.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  // Startup failures (bad config, locked data directory) are the operator's to fix: say what, not a stack.
+  console.error(`isle gateway: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { IsleError, errorBody } from "@isle/errors";
+import type { Logger } from "@isle/telemetry";
+import type { GatewayEnv } from "../env.js";
+
+/**
+ * The one place where failures become HTTP responses: an IsleError keeps its
+ * code and status; anything else is a bug, logged with its stack and answered
+ * as `internal` without details.
+ */
+export function errorHandler(logger: Logger) {
+  return function onError(err: Error, c: Context<GatewayEnv>): Response {
+    const requestId = c.get("requestId") ?? "unknown";
+    let error: IsleError;
+    if (err instanceof IsleError) {
+      error = err;
+    } else if (isHttpException(err)) {
+      // Hono's own exceptions (body limit, malformed input) carry a status.
+      error = new IsleError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "bad request");
+    } else {
+      logger.error({ err, requestId }, "unhandled error");
+      error = new IsleError("internal", "internal error");
+    }
+    const response = c.json(errorBody(error, requestId), error.status as 400);
+    if (error.code === "unavailable" || error.code === "rate_limited") response.headers.set("retry-after", "1");
+    const invocationId = c.get("invocationId");
+    if (invocationId) response.headers.set("x-isle-invocation-id", invocationId);
+    return response;
+  };
+}
+
+function isHttpException(err: Error): err is Error & { status: number } {
+  return err.name === "HTTPException" && typeof (err as { status?: unknown }).status === "number";
+}
+
+/** Unknown routes answer in the same error shape. */
+export function notFoundHandler(c: Context<GatewayEnv>): Response {
+  const error = new IsleError("not_found", "no such route");
+  return c.json(errorBody(error, c.get("requestId") ?? "unknown"), 404);
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { buildRequestHead, functionPath } from "./request-head.js";
+
+const target = {
+  tenantId: "ten_1",
+  tenantName: "acme",
+  functionId: "fn_1",
+  functionName: "hello",
+  visibility: "public" as const,
+  runtime: "workerd" as const,
+  entry: "index.ts",
+  deploymentId: "dep_1",
+  artifactHash: "a".repeat(64),
+  version: 1,
+  limits: {},
+};
+
+describe("functionPath", () => {
+  it("keeps what follows the function's prefix, with the query", () => {
+    expect(functionPath(new URL("http://h/fn/acme/hello"))).toBe("/");
+    expect(functionPath(new URL("http://h/fn/acme/hello/"))).toBe("/");
+    expect(functionPath(new URL("http://h/fn/acme/hello/a/b%2Fc?x=1"))).toBe("/a/b%2Fc?x=1");
+  });
+});
+
+describe("buildRequestHead", () => {
+  it("strips credentials and spoofed platform headers, then adds the platform's own", () => {
+    const headers = new Headers({
+      authorization: "Bearer secret",
+      "x-api-key": "isk_1_secret",
+      "x-isle-invocation-id": "spoofed",
+      "x-isle-client-ip": "6.6.6.6",
+      connection: "keep-alive",
+      "x-custom": "kept",
+    });
+    const head = buildRequestHead({
+      target,
+      invocationId: "inv_1",
+      method: "POST",
+      path: "/",
+      host: "h",
+      headers,
+      clientIp: "127.0.0.1",
+      nowMs: 1000,
+    });
+    expect(head.headers).toEqual([
+      { name: "x-custom", value: "kept" },
+      { name: "x-isle-invocation-id", value: "inv_1" },
+      { name: "x-isle-client-ip", value: "127.0.0.1" },
+    ]);
+    expect(head.deadlineUnixMs).toBe(31_000);
+    expect(head.function?.tenantId).toBe("ten_1");
+  });
+});

@@ -1,0 +1,69 @@
+import type { agentV1 } from "@isle/proto";
+import { hopByHopHeaders } from "../../invoke/frames.js";
+import type { InvokeTarget } from "../../invoke/target-resolver.js";
+
+/** Client headers that never reach a function. */
+const strippedHeaders = new Set([...hopByHopHeaders, "host", "authorization", "x-api-key"]);
+
+/** Default wall-clock budget of one invocation when the function sets none. */
+export const defaultWallTimeoutMs = 30_000;
+
+export interface HeadInput {
+  target: InvokeTarget;
+  invocationId: string;
+  method: string;
+  /** Path and query the function sees. */
+  path: string;
+  host: string;
+  headers: Headers;
+  clientIp: string | undefined;
+  nowMs: number;
+}
+
+/**
+ * The request head sent to the agent. Credentials and every client-sent
+ * `x-isle-*` header are dropped here, so a client cannot spoof what the
+ * platform tells the function; the platform's own headers are added after.
+ */
+export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
+  const headers: agentV1.Header[] = [];
+  input.headers.forEach((value, name) => {
+    if (strippedHeaders.has(name) || name.startsWith("x-isle-")) return;
+    headers.push({ name, value });
+  });
+  headers.push({ name: "x-isle-invocation-id", value: input.invocationId });
+  if (input.clientIp) headers.push({ name: "x-isle-client-ip", value: input.clientIp });
+
+  const { target } = input;
+  const wallTimeoutMs = target.limits.timeoutMs ?? defaultWallTimeoutMs;
+  return {
+    invocationId: input.invocationId,
+    attempt: 1,
+    function: {
+      tenantId: target.tenantId,
+      functionId: target.functionId,
+      deploymentId: target.deploymentId,
+      artifactHash: target.artifactHash,
+      tenantName: target.tenantName,
+      functionName: target.functionName,
+    },
+    method: input.method,
+    path: input.path,
+    headers,
+    limits: { wallTimeoutMs, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0 },
+    envRef: target.deploymentId,
+    deadlineUnixMs: input.nowMs + wallTimeoutMs,
+    trace: { traceparent: input.headers.get("traceparent") ?? "", tracestate: input.headers.get("tracestate") ?? "" },
+    trigger: "http",
+    host: input.host,
+  };
+}
+
+/**
+ * The part of a `/fn/:tenant/:function/...` path that belongs to the function,
+ * as the client sent it (still percent-encoded), with the query.
+ */
+export function functionPath(url: URL): string {
+  const rest = url.pathname.split("/").slice(4).join("/");
+  return `/${rest}${url.search}`;
+}

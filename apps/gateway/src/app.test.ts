@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findActiveTarget, openDatabase, type Database } from "@isle/db";
+import { IsleError } from "@isle/errors";
+import type { agentV1 } from "@isle/proto";
+import { createLogger } from "@isle/telemetry";
+import { createApp } from "./app.js";
+import { Membership } from "./control/membership.js";
+import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
+import { CachedTargetResolver } from "./invoke/target-resolver.js";
+
+const token = "operator-token-for-tests";
+
+/** Stands in for the sidecar hop: records the head, answers as told. */
+class FakeInvoker implements Invoker {
+  heads: agentV1.RequestHead[] = [];
+  answer: () => Promise<Response> = async () => new Response("from the function", { status: 201, headers: { "x-fn": "1" } });
+  async invoke(_agent: unknown, spec: InvokeSpec) {
+    this.heads.push(spec.head);
+    return { response: await this.answer(), coldStart: false };
+  }
+  close(): void {}
+}
+
+describe("gateway app", () => {
+  let database: Database;
+  let dir: string;
+  const membership = new Membership();
+  const invoker = new FakeInvoker();
+  let app: ReturnType<typeof createApp>;
+
+  const operator = (path: string, init: RequestInit = {}) =>
+    app.request(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+  const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const deploy = (fn: string, files: Record<string, string>) => {
+    const form = new FormData();
+    for (const [path, text] of Object.entries(files)) form.append("file", new Blob([text]), path);
+    return operator(`/v1/tenants/acme/functions/${fn}/deployments`, { method: "POST", body: form });
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "isle-gw-"));
+    database = await openDatabase({ dataDir: dir });
+    const db = database.db;
+    app = createApp({
+      db,
+      resolver: new CachedTargetResolver((t, f) => findActiveTarget(db, t, f), 0),
+      membership,
+      invoker,
+      readiness: { database: async () => undefined, healthyAgents: () => membership.healthy().length },
+      adminToken: token,
+      limits: { maxUploadBytes: 64 * 1024, maxBundleBytes: 1024 * 1024 },
+      logger: createLogger({ service: "gateway", level: "silent" }),
+    });
+    expect((await operator("/v1/tenants", json({ name: "acme" }))).status).toBe(201);
+    expect((await deploy("hello", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe("management", () => {
+    it("needs the operator token, in the error shape", async () => {
+      for (const authorization of [undefined, "Bearer wrong", `Basic ${token}`, token]) {
+        const res = await app.request("/v1/tenants", { ...json({ name: "x" }), headers: authorization ? { authorization } : {} });
+        expect(res.status).toBe(401);
+        const body = (await res.json()) as { error: { code: string; requestId: string } };
+        expect(body.error.code).toBe("unauthorized");
+        expect(body.error.requestId).toMatch(/^req_/);
+      }
+    });
+
+    it("rejects bad tenant bodies with a code", async () => {
+      const cases: Array<[RequestInit, number, string]> = [
+        [{ ...json({ name: "acme" }) }, 409, "conflict"],
+        [{ ...json({ name: "Not_A_Label" }) }, 400, "validation_failed"],
+        [{ ...json({ name: "ok", extra: 1 }) }, 400, "validation_failed"],
+        [{ method: "POST", body: "{not json" }, 400, "bad_request"],
+      ];
+      for (const [init, status, code] of cases) {
+        const res = await operator("/v1/tenants", init);
+        expect(res.status).toBe(status);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+      }
+    });
+
+    it("refuses uploads over the size limit with 413", async () => {
+      const res = await deploy("big", { "index.js": "x".repeat(100 * 1024) });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+    });
+
+    it("refuses paths that leave the upload", async () => {
+      const res = await deploy("evil", { "../index.js": "export default { fetch: () => new Response('x') }" });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/invalid file path/);
+    });
+
+    it("answers 404 for another tenant's path exactly as for a missing one", async () => {
+      const a = await operator("/v1/tenants/nobody/functions/hello", { method: "PUT", ...json({}) });
+      expect(a.status).toBe(404);
+      expect(((await a.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    });
+  });
+
+  describe("invoke", () => {
+    it("answers 503 with Retry-After while no agent is healthy", async () => {
+      const res = await app.request("/fn/acme/hello");
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(res.headers.get("x-isle-invocation-id")).toMatch(/^inv_/);
+    });
+
+    it("passes the function's answer through untouched and strips credentials", async () => {
+      membership.report(
+        { agentId: "a1", address: "127.0.0.1:1", capacity: 10, inFlight: 0, loaded: [], sentAtUnixMs: 0, draining: false, workerdReady: 1 },
+        {},
+      );
+      const res = await app.request("/fn/acme/hello/x?y=1", { headers: { authorization: "Bearer k", "x-isle-attempt": "9" } });
+      expect(res.status).toBe(201);
+      expect(res.headers.get("x-fn")).toBe("1");
+      expect(await res.text()).toBe("from the function");
+      const head = invoker.heads.at(-1)!;
+      expect(head.path).toBe("/x?y=1");
+      expect(head.function?.functionName).toBe("hello");
+      expect(head.headers.map((h) => h.name)).not.toContain("authorization");
+      expect(head.headers.find((h) => h.name === "x-isle-attempt")).toBeUndefined();
+    });
+
+    it("maps runtime failures to their codes", async () => {
+      invoker.answer = async () => {
+        throw new IsleError("function_error", "the function threw");
+      };
+      const res = await app.request("/fn/acme/hello");
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("function_error");
+    });
+
+    it("answers unknown routes in the error shape", async () => {
+      const res = await app.request("/nowhere");
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    });
+  });
+});

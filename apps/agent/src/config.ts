@@ -1,0 +1,49 @@
+import { availableParallelism, hostname } from "node:os";
+import { z } from "zod";
+
+const schema = z.object({
+  ISLE_AGENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a lowercase DNS label").optional(),
+  ISLE_AGENT_SOCKET: z.string().min(1).default("./.isle/run/agent.sock"),
+  ISLE_AGENT_WORK_DIR: z.string().min(1).default("./.isle/agent"),
+  /** host:port of the control plane's gRPC listener. */
+  ISLE_CONTROL_ADDRESS: z.string().min(1).default("127.0.0.1:7070"),
+  /** host:port the gateway reaches this agent at: its sidecar. */
+  ISLE_AGENT_ADVERTISE: z.string().min(1).default("127.0.0.1:7443"),
+  ISLE_WORKERD_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  ISLE_AGENT_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(1000),
+  ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
+  ISLE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export interface AgentConfig {
+  agentId: string;
+  socketPath: string;
+  workDir: string;
+  controlAddress: string;
+  advertiseAddress: string;
+  workerdProcesses: number;
+  capacity: number;
+  artifactCacheBytes: number;
+  logLevel: string;
+}
+
+/** Parses the agent's settings once; errors name the key and what it allows. */
+export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid agent configuration: ${problems}`);
+  }
+  const v = parsed.data;
+  return {
+    agentId: v.ISLE_AGENT_ID ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63),
+    socketPath: v.ISLE_AGENT_SOCKET,
+    workDir: v.ISLE_AGENT_WORK_DIR,
+    controlAddress: v.ISLE_CONTROL_ADDRESS,
+    advertiseAddress: v.ISLE_AGENT_ADVERTISE,
+    workerdProcesses: v.ISLE_WORKERD_PROCESSES,
+    capacity: v.ISLE_AGENT_CAPACITY,
+    artifactCacheBytes: v.ISLE_ARTIFACT_CACHE_MB * 1024 * 1024,
+    logLevel: v.ISLE_LOG_LEVEL,
+  };
+}

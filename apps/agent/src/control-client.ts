@@ -1,0 +1,78 @@
+import * as grpc from "@grpc/grpc-js";
+import { controlV1, grpcChannelOptions } from "@isle/proto";
+import type { Logger } from "@isle/telemetry";
+
+export interface ControlClientOptions {
+  address: string;
+  /** Builds the report sent at registration and with every heartbeat. */
+  report: () => controlV1.AgentReport;
+  onCommand?: (command: controlV1.ControlCommand) => void;
+  logger: Logger;
+  heartbeatMs?: number;
+}
+
+/**
+ * The agent's link to the control plane: one long-lived Register stream that
+ * carries a report every heartbeat, reopened after any failure, and artifact
+ * downloads by hash.
+ */
+export class ControlClient {
+  private readonly client: controlV1.ControlPlaneClient;
+  private stream: grpc.ClientDuplexStream<controlV1.AgentReport, controlV1.ControlCommand> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private registered = false;
+
+  constructor(private readonly options: ControlClientOptions) {
+    this.client = new controlV1.ControlPlaneClient(options.address, grpc.credentials.createInsecure(), grpcChannelOptions);
+  }
+
+  start(): void {
+    this.open();
+    this.heartbeat = setInterval(() => this.stream?.write(this.options.report()), this.options.heartbeatMs ?? 1000);
+  }
+
+  /** True while the control plane has acknowledged this agent on the open stream. */
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  async fetchArtifact(hash: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const call = this.client.getArtifact({ hash }, { deadline: Date.now() + 30_000 });
+    for await (const chunk of call as AsyncIterable<controlV1.Chunk>) chunks.push(chunk.data);
+    return Buffer.concat(chunks);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.reconnect);
+    this.stream?.cancel();
+    this.client.close();
+  }
+
+  private open(): void {
+    const { logger } = this.options;
+    const stream = this.client.register();
+    this.stream = stream;
+    stream.on("data", (command: controlV1.ControlCommand) => {
+      if (command.command?.$case === "registered") {
+        if (!this.registered) logger.info("registered with the control plane");
+        this.registered = true;
+      }
+      this.options.onCommand?.(command);
+    });
+    const retry = (why: string) => {
+      if (this.stream !== stream) return;
+      this.stream = undefined;
+      if (this.registered) logger.warn({ why }, "lost the control plane; reconnecting");
+      this.registered = false;
+      if (!this.stopped) this.reconnect = setTimeout(() => this.open(), 500);
+    };
+    stream.on("error", (err: grpc.ServiceError) => retry(err.details || err.message));
+    stream.on("end", () => retry("stream ended"));
+    stream.write(this.options.report());
+  }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import type { controlV1 } from "@isle/proto";
+import { createLogger } from "@isle/telemetry";
+import { ArtifactCache } from "./artifact-cache.js";
+import { loadConfig } from "./config.js";
+import { ControlClient } from "./control-client.js";
+import { WorkerdRuntime } from "./runtimes/workerd/index.js";
+import { createAgentServer, createAgentState } from "./server.js";
+
+const config = loadConfig(process.env);
+const logger = createLogger({ service: "agent", level: config.logLevel }).child({ agentId: config.agentId });
+const socketPath = resolve(config.socketPath);
+
+const state = createAgentState();
+const control: ControlClient = new ControlClient({
+  address: config.controlAddress,
+  logger,
+  report: (): controlV1.AgentReport => ({
+    agentId: config.agentId,
+    address: config.advertiseAddress,
+    capacity: config.capacity,
+    inFlight: state.inFlight.count,
+    loaded: [],
+    sentAtUnixMs: Date.now(),
+    draining: state.draining,
+    workerdReady: runtime.status().ready,
+  }),
+});
+const artifacts = new ArtifactCache((hash: string): Promise<Buffer> => control.fetchArtifact(hash), config.artifactCacheBytes);
+const runtime: WorkerdRuntime = new WorkerdRuntime({
+  processes: config.workerdProcesses,
+  workDir: resolve(config.workDir),
+  artifacts,
+  logger,
+});
+const server = createAgentServer({ agentId: config.agentId, runtime, state, logger });
+
+async function main(): Promise<void> {
+  await runtime.start();
+  mkdirSync(dirname(socketPath), { recursive: true });
+  rmSync(socketPath, { force: true }); // a socket file left by a killed agent
+  await new Promise<void>((done, fail) =>
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? fail(err) : done())),
+  );
+  control.start();
+  logger.info({ socket: socketPath, processes: config.workerdProcesses }, "agent listening");
+}
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "agent stopping");
+  control.stop();
+  server.forceShutdown();
+  await runtime.stop();
+  process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
+main().catch(async (err: unknown) => {
+  logger.fatal({ err: err instanceof Error ? err.message : String(err) }, "agent failed to start");
+  await runtime.stop().catch(() => undefined);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { artifactHash, encodeArtifact } from "@isle/proto";
+import type { ArtifactSource, RuntimeRequest } from "../runtime.js";
+
+/** An in-memory ArtifactSource for tests; `add` stores one function and returns its hash. */
+export class MemoryArtifacts implements ArtifactSource {
+  private readonly byHash = new Map<string, Buffer>();
+
+  add(source: string, extraModules: Record<string, string> = {}): string {
+    const bytes = encodeArtifact({ format: 1, mainModule: "index.js", modules: { "index.js": source, ...extraModules } });
+    const hash = artifactHash(bytes);
+    this.byHash.set(hash, bytes);
+    return hash;
+  }
+
+  /** The hash and bytes `source` would have, without storing them (for "missing" tests). */
+  hashOf(source: string): { hash: string; bytes: Buffer } {
+    const bytes = encodeArtifact({ format: 1, mainModule: "index.js", modules: { "index.js": source } });
+    return { hash: artifactHash(bytes), bytes };
+  }
+
+  put(hash: string, bytes: Buffer): void {
+    this.byHash.set(hash, bytes);
+  }
+
+  async get(hash: string): Promise<Buffer> {
+    const bytes = this.byHash.get(hash);
+    if (!bytes) throw Object.assign(new Error(`no artifact ${hash}`), { code: "not_found" });
+    return bytes;
+  }
+}
+
+/** A RuntimeRequest for `isolate` (tenant:deployment:hash) with sensible defaults. */
+export function runtimeRequest(
+  tenant: string,
+  hash: string,
+  path: string,
+  init: Partial<Pick<RuntimeRequest, "method" | "headers" | "body" | "signal">> = {},
+): RuntimeRequest {
+  return {
+    isolateId: `${tenant}:dep-1:${hash}`,
+    artifactHash: hash,
+    invocationId: `inv-${Math.random().toString(36).slice(2)}`,
+    method: init.method ?? "GET",
+    url: `https://fn.example.test${path}`,
+    headers: init.headers ?? [],
+    body: init.body ?? null,
+    signal: init.signal ?? new AbortController().signal,
+  };
+}
+
+/** Reads a body whole as text (small bodies only). */
+export async function text(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * A request body of `totalBytes` in 64 KB chunks made on demand, with the
+ * SHA-256 of what it produced so far, so nothing ever holds it whole.
+ */
+export function generatedBody(totalBytes: number): { stream: Readable; digest: () => string; sent: () => number } {
+  const hash = createHash("sha256");
+  let sent = 0;
+  let counter = 0;
+  const stream = new Readable({
+    read() {
+      if (sent >= totalBytes) {
+        this.push(null);
+        return;
+      }
+      const size = Math.min(64 * 1024, totalBytes - sent);
+      const chunk = Buffer.allocUnsafe(size);
+      // Varying content, so a dropped or repeated chunk changes the hash.
+      for (let i = 0; i < size; i += 4) chunk.writeUInt32LE((counter++ * 2654435761) >>> 0, i);
+      hash.update(chunk);
+      sent += size;
+      this.push(chunk);
+    },
+  });
+  return { stream, digest: () => hash.digest("hex"), sent: () => sent };
+}

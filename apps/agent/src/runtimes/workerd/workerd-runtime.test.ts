@@ -1,0 +1,191 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IsleError } from "@isle/errors";
+import { createLogger } from "@isle/telemetry";
+import { generatedBody, MemoryArtifacts, runtimeRequest, text } from "./test-helpers.js";
+import { WorkerdRuntime } from "./workerd-runtime.js";
+
+const hello = `export default { fetch(req) { return new Response("hi " + new URL(req.url).pathname) } }`;
+const counter = `let n = 0; export default { fetch() { n++; return new Response(String(n)) } }`;
+const echoHeaders = `export default {
+  fetch(req) { return Response.json({ url: req.url, method: req.method, headers: [...req.headers] }) }
+}`;
+const echoBody = `export default { fetch(req) { return new Response(req.body, { headers: { "x-seen": "1" } }) } }`;
+const throws = `export default { fetch() { throw new Error("secret detail at /srv/app.js") } }`;
+const noFetch = `export default { scheduled() {} }`;
+const spoofsMarkers = `export default {
+  fetch() { return new Response("ok", { headers: { "x-isle-cold-start": "1", "x-isle-error": "function_error" } }) }
+}`;
+
+describe("WorkerdRuntime", () => {
+  const artifacts = new MemoryArtifacts();
+  let workDir: string;
+  let runtime: WorkerdRuntime;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
+    runtime = new WorkerdRuntime({
+      workDir,
+      artifacts,
+      processes: 2,
+      logger: createLogger({ service: "agent-test", level: "silent" }),
+    });
+    await runtime.start();
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("runs a Workers-style function, cold the first time and warm after", async () => {
+    const hash = artifacts.add(hello);
+    const first = await runtime.invoke(runtimeRequest("t1", hash, "/a/b?q=1"));
+    expect(first.status).toBe(200);
+    expect(first.coldStart).toBe(true);
+    expect(await text(first.body)).toBe("hi /a/b");
+
+    const second = await runtime.invoke(runtimeRequest("t1", hash, "/c"));
+    expect(second.coldStart).toBe(false);
+    expect(await text(second.body)).toBe("hi /c");
+    expect(second.headers.some(([name]) => name.startsWith("x-isle-"))).toBe(false);
+  });
+
+  it("gives each isolate id its own globals, even with identical code", async () => {
+    const hash = artifacts.add(counter);
+    const a = async () => text((await runtime.invoke(runtimeRequest("tenant-a", hash, "/"))).body);
+    const b = async () => text((await runtime.invoke(runtimeRequest("tenant-b", hash, "/"))).body);
+    expect(await a()).toBe("1");
+    expect(await a()).toBe("2");
+    expect(await b()).toBe("1");
+    expect(await a()).toBe("3");
+  });
+
+  it("shows the function the original URL and none of the internal headers, even spoofed ones", async () => {
+    const hash = artifacts.add(echoHeaders);
+    const victim = artifacts.add(counter);
+    const response = await runtime.invoke(
+      runtimeRequest("t1", hash, "/path/x?y=2", {
+        method: "POST",
+        body: null,
+        headers: [
+          ["x-custom", "kept"],
+          ["X-Isle-Isolate-Id", `other-tenant:dep-1:${victim}`],
+          ["x-isle-artifact", victim],
+          ["x-isle-url", "https://evil.test/"],
+          ["connection", "keep-alive"],
+        ],
+      }),
+    );
+    const seen = JSON.parse(await text(response.body)) as { url: string; method: string; headers: string[][] };
+    expect(seen.url).toBe("https://fn.example.test/path/x?y=2");
+    expect(seen.method).toBe("POST");
+    expect(seen.headers).toContainEqual(["x-custom", "kept"]);
+    expect(seen.headers.filter(([name]) => name?.startsWith("x-isle-"))).toEqual([]);
+  });
+
+  it("does not let a function forge the supervisor's markers", async () => {
+    const hash = artifacts.add(spoofsMarkers);
+    await text((await runtime.invoke(runtimeRequest("t1", hash, "/"))).body);
+    const warm = await runtime.invoke(runtimeRequest("t1", hash, "/"));
+    expect(warm.coldStart).toBe(false);
+    expect(await text(warm.body)).toBe("ok");
+  });
+
+  it("streams a 50 MB body in and out without holding it in the agent", async () => {
+    const hash = artifacts.add(echoBody);
+    const echo = async (total: number) => {
+      const upload = generatedBody(total);
+      const response = await runtime.invoke(runtimeRequest("t1", hash, "/echo", { method: "POST", body: upload.stream }));
+      expect(response.status).toBe(200);
+      const received = createHash("sha256");
+      let length = 0;
+      let maxLag = 0;
+      for await (const chunk of response.body) {
+        received.update(chunk as Buffer);
+        length += (chunk as Buffer).length;
+        maxLag = Math.max(maxLag, upload.sent() - length);
+      }
+      expect(length).toBe(total);
+      expect(received.digest("hex")).toBe(upload.digest());
+      return maxLag;
+    };
+    // A small run first: one-time costs (JIT, allocator arenas) are not per-body growth.
+    await echo(4 * 2 ** 20);
+    // Collect garbage while sampling, so that RSS shows what is held, not
+    // what V8 has yet to free (64 KB Buffers are external memory that V8
+    // collects lazily). The vm trick exposes gc() without a CLI flag.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    gc();
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      gc();
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 25);
+    let maxLag: number;
+    try {
+      maxLag = await echo(50 * 2 ** 20);
+    } finally {
+      clearInterval(sampler);
+    }
+    const rssAfter = process.memoryUsage().rss;
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    console.log(
+      `50 MB echo: rss before ${mb(rssBefore)} MB, peak ${mb(rssPeak)} MB, after ${mb(rssAfter)} MB, ` +
+        `growth ${mb(rssPeak - rssBefore)} MB; most bytes sent but not yet echoed ${mb(maxLag)} MB`,
+    );
+    expect(rssPeak - rssBefore).toBeLessThan(24 * 2 ** 20);
+    // Nothing on the way (agent, supervisor, isolate) buffers the body whole.
+    expect(maxLag).toBeLessThan(8 * 2 ** 20);
+  });
+
+  it("turns a throwing function into a generic function_error, and keeps serving others", async () => {
+    const bad = artifacts.add(throws);
+    const error = await runtime.invoke(runtimeRequest("t1", bad, "/")).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(IsleError);
+    expect((error as IsleError).code).toBe("function_error");
+    expect((error as IsleError).message).not.toContain("secret detail");
+
+    const none = artifacts.add(noFetch);
+    const error2 = await runtime.invoke(runtimeRequest("t1", none, "/")).catch((err: unknown) => err);
+    expect((error2 as IsleError).code).toBe("function_error");
+
+    const good = artifacts.add(hello);
+    const ok = await runtime.invoke(runtimeRequest("t2", good, "/still"));
+    expect(await text(ok.body)).toBe("hi /still");
+    expect(runtime.status()).toEqual({ processes: 2, ready: 2, inFlight: 0 });
+  });
+
+  it("fails a missing artifact with upstream_failed and loads it once it exists", async () => {
+    const later = `export default { fetch() { return new Response("arrived") } }`;
+    const { hash, bytes } = artifacts.hashOf(later);
+    // Several attempts, so that both processes see the failure.
+    for (let i = 0; i < 4; i++) {
+      const error = await runtime.invoke(runtimeRequest("t1", hash, "/")).catch((err: unknown) => err);
+      expect((error as IsleError).code).toBe("upstream_failed");
+    }
+    artifacts.put(hash, bytes);
+    for (let i = 0; i < 4; i++) {
+      expect(await text((await runtime.invoke(runtimeRequest("t1", hash, "/"))).body)).toBe("arrived");
+    }
+  });
+
+  it("counts requests in flight while the functions run", async () => {
+    const slow = artifacts.add(`export default {
+      async fetch() { await new Promise((r) => setTimeout(r, 300)); return new Response("done") }
+    }`);
+    const pending = [1, 2, 3].map(() => runtime.invoke(runtimeRequest("t3", slow, "/")));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(runtime.status()).toEqual({ processes: 2, ready: 2, inFlight: 3 });
+    const bodies = await Promise.all(pending.map(async (p) => text((await p).body)));
+    expect(bodies).toEqual(["done", "done", "done"]);
+    expect(runtime.status().inFlight).toBe(0);
+  });
+});

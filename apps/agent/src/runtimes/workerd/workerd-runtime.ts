@@ -1,0 +1,178 @@
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { IsleError } from "@isle/errors";
+import type { Logger } from "@isle/telemetry";
+import type { ArtifactSource, FunctionRuntime, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "../runtime.js";
+import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
+import { toCapnpFile } from "./capnp.js";
+import { buildWorkerdConfig } from "./config.js";
+import { invokeOn } from "./invoke.js";
+import { supervisorSource } from "./supervisor.js";
+import { WorkerdProcess, type RestartPolicy } from "./workerd-process.js";
+
+export interface WorkerdRuntimeOptions {
+  /** Where config, supervisor and sockets live; created if missing, owned by this runtime. */
+  workDir: string;
+  artifacts: ArtifactSource;
+  logger: Logger;
+  /** workerd processes in the pool; one uses one core. Default: available parallelism. */
+  processes?: number;
+  /** Compatibility date of tenant isolates. */
+  compatibilityDate?: string;
+  /** Log the generated capnp config at start (the agent maps ISLE_DEBUG_WORKERD_CONFIG=1 here). */
+  debugConfig?: boolean;
+  /** The workerd binary; default: the one of the `workerd` npm package. */
+  workerdBinary?: string;
+  /**
+   * util-linux setpriv, used to give workerd a parent-death SIGKILL so it
+   * never outlives the agent, even one killed with SIGKILL. null: spawn
+   * workerd directly (processes may then outlive a crashed agent).
+   */
+  setprivPath?: string | null;
+  /** How long start() waits for every process to listen. */
+  startTimeoutMs?: number;
+  restart?: RestartPolicy;
+}
+
+/** Isolates get this date unless configured: fixed, so upgrading workerd changes nothing for tenants. */
+export const defaultCompatibilityDate = "2026-11-01";
+
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const maxSocketPath = 107;
+
+/**
+ * Runs functions in workerd isolates: a pool of workerd processes, each with
+ * the supervisor worker in front of a Worker Loader. A request goes to the
+ * ready process with the fewest requests in flight (ties go to the isolate's
+ * "home" process, so a lightly used function is loaded once, not in every
+ * process). Processes that die are restarted; requests on them fail with
+ * `upstream_failed`; with no process ready, invoke fails with `unavailable`.
+ */
+export class WorkerdRuntime implements FunctionRuntime {
+  private readonly options: WorkerdRuntimeOptions;
+  private readonly logger: Logger;
+  private processes: WorkerdProcess[] = [];
+  private artifactServer: ArtifactServer | undefined;
+  private state: "new" | "started" | "stopped" = "new";
+
+  constructor(options: WorkerdRuntimeOptions) {
+    this.options = options;
+    this.logger = options.logger.child({ runtime: "workerd" });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new Error("WorkerdRuntime can be started once");
+    this.state = "started";
+    const { workDir, artifacts } = this.options;
+    const count = this.options.processes ?? availableParallelism();
+    const artifactSocket = join(workDir, "artifacts.sock");
+    const socketPaths = Array.from({ length: count }, (_, i) => join(workDir, `workerd-${i}.sock`));
+    for (const path of [artifactSocket, ...socketPaths]) {
+      if (Buffer.byteLength(path) > maxSocketPath) throw new Error(`socket path too long for Linux: ${path}`);
+    }
+
+    await mkdir(workDir, { recursive: true });
+    const configPath = join(workDir, "workerd.capnp");
+    const config = toCapnpFile(
+      buildWorkerdConfig({
+        supervisorFile: "supervisor.js",
+        artifactSocket,
+        compatibilityDate: this.options.compatibilityDate ?? defaultCompatibilityDate,
+      }),
+    );
+    await writeFile(join(workDir, "supervisor.js"), supervisorSource);
+    await writeFile(configPath, config);
+    if (this.options.debugConfig) this.logger.info({ configPath, config }, "workerd config");
+
+    this.artifactServer = await startArtifactServer({ socketPath: artifactSocket, artifacts, logger: this.logger });
+    const command = this.command();
+    this.processes = socketPaths.map(
+      (socketPath, index) =>
+        new WorkerdProcess({ index, command, configPath, socketPath, logger: this.logger, restart: this.options.restart }),
+    );
+    for (const proc of this.processes) proc.start();
+    try {
+      await Promise.all(this.processes.map((p) => p.whenReady(this.options.startTimeoutMs ?? 15_000)));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.logger.info({ processes: count, pids: this.pids() }, "workerd pool ready");
+  }
+
+  invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
+    const proc = this.pick(request.isolateId);
+    const pool = proc?.dispatcher;
+    if (!proc || !pool) {
+      return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
+    }
+    proc.inFlight++;
+    return invokeOn(pool, request, () => proc.inFlight--, this.logger);
+  }
+
+  status(): RuntimeStatus {
+    let ready = 0;
+    let inFlight = 0;
+    for (const proc of this.processes) {
+      if (proc.dispatcher) ready++;
+      inFlight += proc.inFlight;
+    }
+    return { processes: this.processes.length, ready, inFlight };
+  }
+
+  /** Pids of the running workerd processes (for the watchdog and tests). */
+  pids(): number[] {
+    return this.processes.flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
+  }
+
+  async stop(): Promise<void> {
+    this.state = "stopped";
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await this.artifactServer?.close();
+    this.artifactServer = undefined;
+  }
+
+  /** Least in flight among ready processes, scanning from the isolate's home process. */
+  private pick(isolateId: string): WorkerdProcess | undefined {
+    const count = this.processes.length;
+    if (this.state !== "started" || count === 0) return undefined;
+    const home = fnv1a(isolateId) % count;
+    let best: WorkerdProcess | undefined;
+    for (let i = 0; i < count; i++) {
+      const candidate = this.processes[(home + i) % count];
+      if (!candidate?.dispatcher) continue;
+      if (!best || candidate.inFlight < best.inFlight) best = candidate;
+    }
+    return best;
+  }
+
+  private command(): string[] {
+    const binary = this.options.workerdBinary ?? workerdPackageBinary();
+    const setpriv = this.options.setprivPath === undefined ? "/usr/bin/setpriv" : this.options.setprivPath;
+    if (setpriv === null) return [binary];
+    if (!existsSync(setpriv)) {
+      this.logger.warn({ setpriv }, "setpriv not found: workerd processes may outlive a crashed agent");
+      return [binary];
+    }
+    return [setpriv, "--pdeathsig", "SIGKILL", "--", binary];
+  }
+}
+
+/** Path of the workerd binary installed by the `workerd` npm package (a CommonJS module). */
+function workerdPackageBinary(): string {
+  const workerd = createRequire(import.meta.url)("workerd") as { default: string };
+  return workerd.default;
+}
+
+/** 32-bit FNV-1a: a cheap, stable spread of isolate ids over processes. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

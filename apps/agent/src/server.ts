@@ -1,0 +1,66 @@
+import * as grpc from "@grpc/grpc-js";
+import { IsleError } from "@isle/errors";
+import { agentV1, grpcChannelOptions } from "@isle/proto";
+import type { Logger } from "@isle/telemetry";
+import { createInvokeHandler, type InFlight } from "./invoke.js";
+import type { FunctionRuntime } from "./runtimes/runtime.js";
+
+export interface AgentServerDeps {
+  agentId: string;
+  runtime: FunctionRuntime;
+  state: AgentState;
+  logger: Logger;
+}
+
+/** The agent's state that other parts read: load and drain. */
+export interface AgentState {
+  inFlight: InFlight;
+  draining: boolean;
+}
+
+export function createAgentState(): AgentState {
+  return { inFlight: { count: 0 }, draining: false };
+}
+
+/**
+ * Builds the Agent gRPC service (bound by main.ts to a Unix socket that only
+ * the node's sidecar reaches).
+ */
+export function createAgentServer({ agentId, runtime, state, logger }: AgentServerDeps): grpc.Server {
+  const invoke = createInvokeHandler(runtime, state.inFlight, logger);
+  const notYet = (what: string) => (_call: unknown, callback: grpc.sendUnaryData<never>) =>
+    callback({ code: grpc.status.UNIMPLEMENTED, details: `${what} is not supported by this agent yet` });
+
+  const handlers: agentV1.AgentServer = {
+    invoke(call) {
+      if (state.draining) {
+        const error = new IsleError("unavailable", "the agent is draining");
+        call.write({ frame: { $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message } } });
+        call.end();
+        return;
+      }
+      invoke(call);
+    },
+    prewarm: notYet("Prewarm"),
+    evict: notYet("Evict"),
+    drain(_call, callback) {
+      state.draining = true;
+      logger.info({ inFlight: state.inFlight.count }, "draining");
+      callback(null, { inFlight: state.inFlight.count });
+    },
+    status(_call, callback) {
+      const s = runtime.status();
+      callback(null, {
+        agentId,
+        inFlight: state.inFlight.count,
+        workerdProcesses: s.processes,
+        workerdReady: s.ready,
+        loadedIsolates: 0,
+        draining: state.draining,
+      });
+    },
+  };
+  const server = new grpc.Server(grpcChannelOptions);
+  server.addService(agentV1.AgentService, handlers);
+  return server;
+}

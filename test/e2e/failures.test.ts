@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture } from "../harness/fixtures.js";
+import { waitUntil } from "../harness/processes.js";
+import { Stack } from "../harness/stack.js";
+
+interface Timed {
+  status: number;
+  code: string | undefined;
+  ms: number;
+}
+
+/** Calls a URL and reports status, Isle error code and how long the answer took. */
+async function timed(url: string): Promise<Timed> {
+  const started = Date.now();
+  const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    code = undefined;
+  }
+  return { status: res.status, code, ms: Date.now() - started };
+}
+
+// A part dying must turn into a prompt 502/503, never a hang, and the platform
+// must serve again once the part is back.
+describe("failures along the invoke path", () => {
+  let stack: Stack;
+  const url = (path: string) => `${stack.baseUrl}${path}`;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 2 });
+    await stack.createTenant("acme");
+    for (const name of ["hello", "slow"]) expect((await stack.deploy("acme", name, fixture(name))).status).toBe(201);
+    expect((await timed(url("/fn/acme/hello"))).status).toBe(200);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("answers an in-flight request promptly when the agent is killed, then serves again once it is back", async () => {
+    const inFlight = timed(url("/fn/acme/slow?ms=20000"));
+    await new Promise((r) => setTimeout(r, 500));
+    await stack.kill("agent");
+    const cut = await inFlight;
+    expect([502, 503]).toContain(cut.status);
+    expect(cut.ms).toBeLessThan(10_000); // far inside the 30 s deadline
+    expect(stack.workerdPids(), "workerd must die with its agent").toEqual([]);
+
+    const whileDown = await timed(url("/fn/acme/hello"));
+    expect(whileDown.status).toBe(503);
+    expect(whileDown.code).toBe("unavailable");
+
+    stack.restart("agent");
+    await stack.waitReady();
+    expect((await timed(url("/fn/acme/hello"))).status).toBe(200);
+  });
+
+  it("answers 502 when a workerd process dies under a request, and the agent restarts it", async () => {
+    // Make both processes load the slow function, then kill every workerd process.
+    const inFlight = [timed(url("/fn/acme/slow?ms=20000")), timed(url("/fn/acme/slow?ms=20000"))];
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = stack.workerdPids();
+    expect(before.length).toBe(2);
+    for (const pid of before) process.kill(pid, "SIGKILL");
+    for (const result of await Promise.all(inFlight)) {
+      expect(result.status).toBe(502);
+      expect(result.code).toBe("upstream_failed");
+      expect(result.ms).toBeLessThan(10_000);
+    }
+    await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
+    const after = stack.workerdPids();
+    expect(after.length).toBe(2);
+    expect(after.some((pid) => before.includes(pid))).toBe(false);
+  });
+
+  it("cannot reach the agent without its sidecar: the hop is on the path", async () => {
+    await stack.kill("sidecar");
+    const res = await timed(url("/fn/acme/hello"));
+    expect(res.status).toBe(503);
+    expect(res.ms).toBeLessThan(10_000);
+    stack.restart("sidecar");
+    await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the sidecar to serve again");
+  });
+
+  it("answers 504 when the function overruns its deadline", async () => {
+    const put = await stack.operator("/v1/tenants/acme/functions/slow", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ limits: { timeoutMs: 1000 } }),
+    });
+    expect(put.status).toBe(200);
+    const res = await timed(url("/fn/acme/slow?ms=5000"));
+    expect(res.status).toBe(504);
+    expect(res.code).toBe("timeout");
+    expect(res.ms).toBeLessThan(4000);
+  });
+});

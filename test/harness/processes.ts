@@ -1,0 +1,37 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** Pids of processes whose command line contains `needle` (pgrep -f). */
+export function pidsMatching(needle: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", needle], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => pid !== process.pid);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Resident memory of a process in bytes: now (VmRSS) and its peak (VmHWM). */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** Resets a process's peak RSS (VmHWM) so a later peak measures one event. */
+export function resetPeak(pid: number): void {
+  // Writing 5 to clear_refs resets the peak resident set size (proc(5)).
+  execFileSync("sh", ["-c", `echo 5 > /proc/${pid}/clear_refs`]);
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createScratchDatabase } from "./database.js";
+import { freePort } from "./ports.js";
+import { pidsMatching, waitUntil } from "./processes.js";
+
+const root = resolve(import.meta.dirname, "../..");
+export type Part = "gateway" | "agent" | "sidecar";
+const scripts: Record<Part, string> = {
+  gateway: join(root, "apps/gateway/dist/main.js"),
+  agent: join(root, "apps/agent/dist/main.js"),
+  sidecar: join(root, "apps/sidecar/dist/main.js"),
+};
+
+export interface StackOptions {
+  /** Postgres server to create a scratch database on; PGlite when absent. */
+  databaseUrl?: string | undefined;
+  workerdProcesses?: number;
+}
+
+/**
+ * The whole of Isle as real processes — gateway, sidecar, agent with its
+ * workerd pool — on free loopback ports and a temporary data directory.
+ */
+export class Stack {
+  readonly logs: Record<Part, string[]> = { gateway: [], agent: [], sidecar: [] };
+  private readonly procs = new Map<Part, ChildProcess>();
+  private readonly envs = new Map<Part, NodeJS.ProcessEnv>();
+  adminToken = "";
+
+  private constructor(
+    readonly dataDir: string,
+    readonly baseUrl: string,
+    private readonly dropDatabase: (() => Promise<void>) | undefined,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const dataDir = mkdtempSync(join(tmpdir(), "isle-e2e-"));
+    const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
+    const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl) : undefined;
+    const stack = new Stack(dataDir, `http://127.0.0.1:${port}`, scratch?.drop);
+    const agentSocket = join(dataDir, "run", "agent.sock");
+    const common = { ISLE_DATA_DIR: dataDir, ISLE_AGENT_SOCKET: agentSocket, ISLE_LOG_LEVEL: "info", DATABASE_URL: scratch?.url ?? "" };
+    stack.envs.set("gateway", { ...common, ISLE_PORT: String(port), ISLE_CONTROL_PORT: String(controlPort) });
+    stack.envs.set("agent", {
+      ...common,
+      ISLE_AGENT_ID: "e2e",
+      ISLE_CONTROL_ADDRESS: `127.0.0.1:${controlPort}`,
+      ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
+      ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
+      ISLE_WORKERD_PROCESSES: String(options.workerdProcesses ?? 2),
+    });
+    stack.envs.set("sidecar", { ...common, ISLE_SIDECAR_PORT: String(sidecarPort) });
+    try {
+      for (const part of ["gateway", "sidecar", "agent"] as const) stack.spawn(part);
+      await stack.waitReady();
+      stack.adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
+    return stack;
+  }
+
+  pid(part: Part): number {
+    const pid = this.procs.get(part)?.pid;
+    if (pid === undefined) throw new Error(`${part} is not running`);
+    return pid;
+  }
+
+  /** workerd processes started for this stack (their config lives in its data directory). */
+  workerdPids(): number[] {
+    return pidsMatching(`workerd.*${this.dataDir}`);
+  }
+
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    await waitUntil(
+      () => fetch(`${this.baseUrl}/readyz`).then((r) => r.ok, () => false),
+      timeoutMs,
+      `readiness of ${this.baseUrl}\n${this.tail()}`,
+    );
+  }
+
+  /** Kills one part (SIGKILL unless told otherwise) and waits for it to exit. */
+  async kill(part: Part, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const proc = this.procs.get(part);
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = once(proc, "exit");
+    proc.kill(signal);
+    await exited;
+  }
+
+  restart(part: Part): void {
+    this.spawn(part);
+  }
+
+  async stop(): Promise<void> {
+    for (const part of ["gateway", "sidecar", "agent"] as const) {
+      await this.kill(part, "SIGTERM").catch(() => undefined);
+    }
+    // The agent kills its workerd pool on SIGTERM; anything left is a leak the tests report.
+    await this.dropDatabase?.().catch(() => undefined);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** The last lines each part logged, for failure messages. */
+  tail(lines = 15): string {
+    return (Object.keys(this.logs) as Part[]).map((p) => `--- ${p}\n${this.logs[p].slice(-lines).join("\n")}`).join("\n");
+  }
+
+  async operator(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${this.adminToken}`);
+    return fetch(`${this.baseUrl}${path}`, { ...init, headers });
+  }
+
+  async createTenant(name: string): Promise<void> {
+    const res = await this.operator("/v1/tenants", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name }),
+    });
+    if (res.status !== 201) throw new Error(`create tenant ${name}: ${res.status} ${await res.text()}`);
+  }
+
+  /** Deploys files (path → source) as a function; returns the raw response. */
+  async deploy(tenant: string, fn: string, files: Record<string, string>): Promise<Response> {
+    const form = new FormData();
+    for (const [path, text] of Object.entries(files)) form.append("file", new Blob([text]), path);
+    return this.operator(`/v1/tenants/${tenant}/functions/${fn}/deployments`, { method: "POST", body: form });
+  }
+
+  private spawn(part: Part): void {
+    const child = spawn("/usr/bin/setpriv", ["--pdeathsig", "SIGKILL", "--", process.execPath, scripts[part]], {
+      env: { ...process.env, ...this.envs.get(part) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const log = this.logs[part];
+    const collect = (chunk: Buffer) => {
+      log.push(...String(chunk).split("\n").filter(Boolean));
+      if (log.length > 500) log.splice(0, log.length - 500);
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    this.procs.set(part, child);
+  }
+}

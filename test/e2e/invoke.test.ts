@@ -20,6 +20,11 @@ describe(`invoke path (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, ()
     await stack?.stop();
   });
 
+  it("stores its data where the run says", () => {
+    const kind = process.env.DATABASE_URL ? "postgres" : "pglite";
+    expect(stack.logs.gateway.join("\n")).toContain(`"database":"${kind}"`);
+  });
+
   it("runs a function and tells it only what it should see", async () => {
     const res = await fetch(`${stack.baseUrl}/fn/acme/hello/some/path?x=1`, {
       headers: { authorization: "Bearer secret-token", "x-isle-invocation-id": "spoofed", "x-custom": "kept" },

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Isle needs on a fresh Debian machine: Debian packages that are
+# missing, then the npm dependencies, then a build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("isle needs Node >= 20.19, found "+process.versions.node); process.exit(1) }'
+
+# Debian packages: setpriv (util-linux) ties child processes' lives to their
+# parent; pgrep (procps) is used by the tests.
+missing=()
+command -v setpriv >/dev/null || missing+=(util-linux)
+command -v pgrep >/dev/null || missing+=(procps)
+command -v git >/dev/null || missing+=(git)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "isle setup: please install: ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# npm ci when the lockfile changed since the last install (or on a fresh clone).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm start`: sets up and runs Isle on one machine — gateway, sidecar, agent
+// and its workerd pool — on embedded defaults, then deploys a demo function
+// and prints how to call it. Ctrl-C stops every process it started.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Supervisor } from "./lib/supervise.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const env = process.env;
+const dataDir = resolve(env.ISLE_DATA_DIR ?? join(root, ".isle"));
+const host = env.ISLE_HOST ?? "127.0.0.1";
+const port = env.ISLE_PORT ?? "8080";
+const controlPort = env.ISLE_CONTROL_PORT ?? "7070";
+const sidecarPort = env.ISLE_SIDECAR_PORT ?? "7443";
+const agentSocket = join(dataDir, "run", "agent.sock");
+const log = (line) => line && process.stdout.write(`${line}\n`);
+
+function setUp() {
+  if (env.ISLE_SKIP_SETUP === "1") return;
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  if (!existsSync(join(root, "node_modules", ".package-lock.json"))) {
+    log("isle: installing dependencies (npm ci)…");
+    execFileSync(npm, ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  }
+  log("isle: building…");
+  execFileSync(npm, ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+async function waitFor(url, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+}
+
+async function deployDemo(base, token) {
+  const auth = { authorization: `Bearer ${token}` };
+  const tenant = await fetch(`${base}/v1/tenants`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ name: "demo" }),
+  });
+  if (tenant.status !== 201 && tenant.status !== 409) throw new Error(`creating the demo tenant: ${tenant.status} ${await tenant.text()}`);
+  const existing = await fetch(`${base}/fn/demo/hello`);
+  if (existing.ok) return;
+  const form = new FormData();
+  form.append("file", new Blob([readFileSync(join(root, "examples/hello/index.ts"))]), "index.ts");
+  form.append("message", "demo function deployed by npm start");
+  const deploy = await fetch(`${base}/v1/tenants/demo/functions/hello/deployments`, { method: "POST", headers: auth, body: form });
+  if (deploy.status !== 201) throw new Error(`deploying the demo function: ${deploy.status} ${await deploy.text()}`);
+}
+
+async function main() {
+  setUp();
+  mkdirSync(join(dataDir, "run"), { recursive: true });
+  const common = { ISLE_DATA_DIR: dataDir, ISLE_AGENT_SOCKET: agentSocket };
+  const supervisor = new Supervisor(log);
+  let stopping = false;
+  const stop = async (reason, exitCode = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log(`isle: ${reason}, stopping…`);
+    await supervisor.stop();
+    log("isle: stopped");
+    process.exit(exitCode);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  supervisor.start("gateway", join(root, "apps/gateway/dist/main.js"), {
+    ...common,
+    ISLE_HOST: host,
+    ISLE_PORT: port,
+    ISLE_CONTROL_PORT: controlPort,
+  });
+  supervisor.start("agent", join(root, "apps/agent/dist/main.js"), {
+    ...common,
+    ISLE_CONTROL_ADDRESS: `127.0.0.1:${controlPort}`,
+    ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
+    ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
+    ISLE_AGENT_ID: env.ISLE_AGENT_ID ?? "local",
+  });
+  supervisor.start("sidecar", join(root, "apps/sidecar/dist/main.js"), { ...common, ISLE_SIDECAR_PORT: sidecarPort });
+
+  const base = `http://${host}:${port}`;
+  try {
+    await waitFor(`${base}/readyz`, 60_000);
+    const token = env.ISLE_ADMIN_TOKEN ?? readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+    await deployDemo(base, token);
+    log("");
+    log(`Isle is running at ${base}`);
+    log(`  operator token: ${token}`);
+    log(`  demo function:  curl '${base}/fn/demo/hello?name=isle'`);
+    log(`  data directory: ${dataDir}`);
+    log("Press Ctrl-C to stop.");
+    log("");
+  } catch (err) {
+    log(`isle: ${err instanceof Error ? err.message : String(err)}`);
+    await stop("startup failed", 1);
+  }
+}
+
+main();

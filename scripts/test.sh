@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: unit tests, then the end-to-end suite twice —
+# on embedded PGlite and on the machine's PostgreSQL server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/services.sh
+
+# The generated gRPC code must match the .proto files.
+npm run check-generated --silent -w @isle/proto
+
+npx vitest run --project unit
+env -u DATABASE_URL npx vitest run --project e2e
+DATABASE_URL="${ISLE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}" npx vitest run --project e2e

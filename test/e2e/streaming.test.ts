@@ -66,9 +66,12 @@ describe("streaming bodies", () => {
   beforeAll(async () => {
     stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 1 });
     await stack.createTenant("acme");
-    expect((await stack.deploy("acme", "echo", fixture("echo"))).status).toBe(201);
+    for (const name of ["echo", "bytes", "hello"]) expect((await stack.deploy("acme", name, fixture(name))).status).toBe(201);
     // Warm up: load the isolate and let each process reach its working size.
-    await echo(8 * MB);
+    await echo(8 * MB).catch((err) => {
+      console.log(stack.tail(20));
+      throw err;
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -91,5 +94,22 @@ describe("streaming bodies", () => {
     // Growth is garbage awaiting collection (V8 collects external buffers in
     // batches of tens of MB), not the body: it stays at a fraction of it.
     for (const [name, bytes] of Object.entries(result.growth)) expect(bytes, `${name} peak RSS growth`).toBeLessThan(50 * MB);
+  });
+
+  it("lets other invocations through while one client does not read its response", async () => {
+    // Many invocations share one stream to the agent; a reader that stops must
+    // stall its own channel only.
+    const stalled = await fetch(`${stack.baseUrl}/fn/acme/bytes?mb=64`);
+    expect(stalled.status).toBe(200);
+    const reader = stalled.body!.getReader();
+    await reader.read(); // take one chunk, then stop reading
+    const others = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${stack.baseUrl}/fn/acme/hello`, { signal: AbortSignal.timeout(10_000) })),
+    );
+    expect(others.map((r) => r.status)).toEqual(Array(20).fill(200));
+    await Promise.all(others.map((r) => r.text()));
+    let rest = 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += chunk.value.length;
+    expect(rest).toBeGreaterThan(63 * MB);
   });
 });

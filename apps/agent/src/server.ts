@@ -1,8 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
-import { IsleError } from "@isle/errors";
 import { agentV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
-import { createInvokeHandler, type InFlight } from "./invoke.js";
+import { createInvokeHandler, type InvokeState } from "./invoke/mux.js";
 import type { FunctionRuntime } from "./runtimes/runtime.js";
 
 export interface AgentServerDeps {
@@ -13,10 +12,7 @@ export interface AgentServerDeps {
 }
 
 /** The agent's state that other parts read: load and drain. */
-export interface AgentState {
-  inFlight: InFlight;
-  draining: boolean;
-}
+export type AgentState = InvokeState;
 
 export function createAgentState(): AgentState {
   return { inFlight: { count: 0 }, draining: false };
@@ -27,20 +23,12 @@ export function createAgentState(): AgentState {
  * the node's sidecar reaches).
  */
 export function createAgentServer({ agentId, runtime, state, logger }: AgentServerDeps): grpc.Server {
-  const invoke = createInvokeHandler(runtime, state.inFlight, logger);
+  const invoke = createInvokeHandler(runtime, state, logger);
   const notYet = (what: string) => (_call: unknown, callback: grpc.sendUnaryData<never>) =>
     callback({ code: grpc.status.UNIMPLEMENTED, details: `${what} is not supported by this agent yet` });
 
   const handlers: agentV1.AgentServer = {
-    invoke(call) {
-      if (state.draining) {
-        const error = new IsleError("unavailable", "the agent is draining");
-        call.write({ frame: { $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message } } });
-        call.end();
-        return;
-      }
-      invoke(call);
-    },
+    invoke,
     prewarm: notYet("Prewarm"),
     evict: notYet("Evict"),
     drain(_call, callback) {

@@ -31,9 +31,11 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
 
-  app.use(requestId());
-  registerHealth(app, deps.readiness);
+  // Invoke routes come first: they name requests by their invocation id and
+  // skip the middleware below, which is for everything else.
   registerInvoke(app, deps);
+  registerHealth(app, deps.readiness);
+  app.use(requestId());
 
   // Until tenant API keys exist, the management API is the operator's alone.
   app.use("/v1/*", operatorAuth(deps.adminToken));

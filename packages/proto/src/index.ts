@@ -7,3 +7,4 @@ export * as controlV1 from "./gen/isle/control/v1/control.js";
 export { passthroughInvokeMethod } from "./passthrough.js";
 export { grpcChannelOptions } from "./channel-options.js";
 export { artifactHash, decodeArtifact, encodeArtifact, type ArtifactManifest } from "./artifact.js";
+export { ReceiveWindow, SendWindow, defaultWindowBytes, maxChunkBytes, withinWindow } from "./mux/window.js";

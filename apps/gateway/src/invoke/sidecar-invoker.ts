@@ -2,14 +2,15 @@ import * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import { agentV1, grpcChannelOptions } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
-import { pumpRequestBody, readResponse, type FramedResponse } from "./frames.js";
+import { AgentLane } from "./agent-lane.js";
+import type { FramedResponse } from "./client-channel.js";
 
 /** Everything the agent needs to run one request. */
 export interface InvokeSpec {
   head: agentV1.RequestHead;
-  body: ReadableStream<Uint8Array> | null;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  body: AsyncIterable<Uint8Array> | null;
+  /** Registers a callback for the client disconnecting before the answer. */
+  onClientGone(callback: () => void): void;
 }
 
 /** Sends one invocation to one agent, through that agent's sidecar. */
@@ -18,45 +19,47 @@ export interface Invoker {
   close(): void;
 }
 
+/** Grace past the function's deadline before the gateway stops waiting for the agent's own timeout answer. */
+const deadlineGraceMs = 1000;
+
 /**
- * Reaches agents' sidecars over gRPC, one channel per sidecar address, one
- * Invoke call per request with the request's deadline (plus a second of
- * grace, so the agent's own timeout answer arrives first).
+ * Reaches agents through their sidecars: one gRPC channel and one
+ * multiplexed Invoke stream (AgentLane) per sidecar address. Each invocation
+ * has its own deadline timer and is cancelled when the client goes away.
  */
 export class SidecarInvoker implements Invoker {
-  private readonly clients = new Map<string, agentV1.AgentClient>();
+  private readonly lanes = new Map<string, { client: agentV1.AgentClient; lane: AgentLane }>();
 
-  async invoke(agent: AgentMember, { head, body, signal }: InvokeSpec): Promise<FramedResponse> {
-    if (signal.aborted) throw new IsleError("upstream_failed", "the client went away");
-    const metadata = new grpc.Metadata();
-    if (head.trace?.traceparent) metadata.set("traceparent", head.trace.traceparent);
-    const call = this.client(agent.address).invoke(metadata, { deadline: head.deadlineUnixMs + 1000 });
-    const onAbort = () => call.cancel();
-    signal.addEventListener("abort", onAbort, { once: true });
+  async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<FramedResponse> {
+    const channel = this.lane(agent.address).start(head, body);
     agent.localInFlight++;
-    // grpc-js emits "status" exactly once per call, however it ends.
-    call.on("status", () => {
+    const timer = setTimeout(
+      () => channel.cancel(new IsleError("timeout", "the function did not answer before its deadline")),
+      Math.max(head.deadlineUnixMs - Date.now(), 0) + deadlineGraceMs,
+    );
+    onClientGone(() => channel.cancel(new IsleError("upstream_failed", "the client went away")));
+    void channel.closed.finally(() => {
       agent.localInFlight--;
-      signal.removeEventListener("abort", onAbort);
+      clearTimeout(timer);
     });
-
-    call.write({ frame: { $case: "requestHead", value: head } });
-    // Errors of the upload surface through the call's own status.
-    pumpRequestBody(body, call).catch(() => call.cancel());
-    return readResponse(call, head.method);
+    return channel.response;
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    for (const { client, lane } of this.lanes.values()) {
+      lane.close();
+      client.close();
+    }
+    this.lanes.clear();
   }
 
-  private client(address: string): agentV1.AgentClient {
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new agentV1.AgentClient(address, grpc.credentials.createInsecure(), grpcChannelOptions);
-      this.clients.set(address, client);
+  private lane(address: string): AgentLane {
+    let entry = this.lanes.get(address);
+    if (!entry) {
+      const client = new agentV1.AgentClient(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+      entry = { client, lane: new AgentLane(() => client.invoke()) };
+      this.lanes.set(address, entry);
     }
-    return client;
+    return entry.lane;
   }
 }

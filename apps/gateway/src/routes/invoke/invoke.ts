@@ -1,5 +1,4 @@
 import type { Context, Hono } from "hono";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import type { Membership } from "../../control/membership.js";
@@ -8,6 +7,7 @@ import { newInvocationId } from "../../ids.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
 import type { TargetResolver } from "../../invoke/target-resolver.js";
 import { isDnsLabel } from "../../names.js";
+import { incomingParts } from "./incoming.js";
 import { buildRequestHead, functionPath } from "./request-head.js";
 
 export interface InvokeDeps {
@@ -29,39 +29,32 @@ export function registerInvoke(app: Hono<GatewayEnv>, { resolver, membership, in
 
     const tenantName = c.req.param("tenant") ?? "";
     const functionName = c.req.param("function") ?? "";
+    const target =
+      isDnsLabel(tenantName) && isDnsLabel(functionName) ? await resolver.resolve(tenantName, functionName) : undefined;
     // Same answer for a missing tenant and a missing function: no probing.
-    const missing = new IsleError("not_found", "function not found");
-    if (!isDnsLabel(tenantName) || !isDnsLabel(functionName)) throw missing;
-    const target = await resolver.resolve(tenantName, functionName);
-    if (!target) throw missing;
+    if (!target) throw new IsleError("not_found", "function not found");
 
     const agent = membership.pick();
     if (!agent) throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
 
     const url = new URL(c.req.url);
+    const incoming = incomingParts(c);
     const head = buildRequestHead({
       target,
       invocationId,
       method: c.req.method,
       path: functionPath(url),
       host: url.host,
-      headers: c.req.raw.headers,
-      clientIp: clientIp(c),
+      headers: incoming.headers,
+      clientIp: incoming.clientIp,
+      hasBody: incoming.body !== null,
       nowMs: Date.now(),
     });
-    const { response } = await invoker.invoke(agent, { head, body: c.req.raw.body, signal: c.req.raw.signal });
+    const { response } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone });
     response.headers.set("x-isle-invocation-id", invocationId);
     return response;
   }
 
   app.all("/fn/:tenant/:function", invoke);
   app.all("/fn/:tenant/:function/*", invoke);
-}
-
-function clientIp(c: Context<GatewayEnv>): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined; // not served by @hono/node-server (unit tests)
-  }
 }

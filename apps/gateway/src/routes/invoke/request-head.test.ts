@@ -25,7 +25,7 @@ describe("functionPath", () => {
 
 describe("buildRequestHead", () => {
   it("strips credentials and spoofed platform headers, then adds the platform's own", () => {
-    const headers = new Headers({
+    const headers = Object.entries({
       authorization: "Bearer secret",
       "x-api-key": "isk_1_secret",
       "x-isle-invocation-id": "spoofed",
@@ -41,6 +41,7 @@ describe("buildRequestHead", () => {
       host: "h",
       headers,
       clientIp: "127.0.0.1",
+      hasBody: true,
       nowMs: 1000,
     });
     expect(head.headers).toEqual([

@@ -1,5 +1,5 @@
-import type { agentV1 } from "@isle/proto";
-import { hopByHopHeaders } from "../../invoke/frames.js";
+import { defaultWindowBytes, type agentV1 } from "@isle/proto";
+import { hopByHopHeaders } from "../../invoke/client-channel.js";
 import type { InvokeTarget } from "../../invoke/target-resolver.js";
 
 /** Client headers that never reach a function. */
@@ -15,8 +15,10 @@ export interface HeadInput {
   /** Path and query the function sees. */
   path: string;
   host: string;
-  headers: Headers;
+  headers: Iterable<[string, string]>;
   clientIp: string | undefined;
+  /** Whether a request body follows (not for GET and HEAD). */
+  hasBody: boolean;
   nowMs: number;
 }
 
@@ -27,10 +29,14 @@ export interface HeadInput {
  */
 export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
   const headers: agentV1.Header[] = [];
-  input.headers.forEach((value, name) => {
-    if (strippedHeaders.has(name) || name.startsWith("x-isle-")) return;
+  let traceparent = "";
+  let tracestate = "";
+  for (const [name, value] of input.headers) {
+    if (strippedHeaders.has(name) || name.startsWith("x-isle-")) continue;
+    if (name === "traceparent") traceparent = value;
+    else if (name === "tracestate") tracestate = value;
     headers.push({ name, value });
-  });
+  }
   headers.push({ name: "x-isle-invocation-id", value: input.invocationId });
   if (input.clientIp) headers.push({ name: "x-isle-client-ip", value: input.clientIp });
 
@@ -53,9 +59,11 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
     limits: { wallTimeoutMs, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0 },
     envRef: target.deploymentId,
     deadlineUnixMs: input.nowMs + wallTimeoutMs,
-    trace: { traceparent: input.headers.get("traceparent") ?? "", tracestate: input.headers.get("tracestate") ?? "" },
+    trace: { traceparent, tracestate },
     trigger: "http",
     host: input.host,
+    initialWindow: defaultWindowBytes,
+    hasBody: input.hasBody,
   };
 }
 

@@ -79,6 +79,10 @@ export interface RequestHead {
   trigger: string;
   /** The original URL host the client used, for the function's request.url. */
   host: string;
+  /** Body bytes either side may send on this channel before a WindowUpdate. */
+  initialWindow: number;
+  /** False when the request has no body (GET, HEAD): no body frames follow. */
+  hasBody: boolean;
 }
 
 export interface ResponseHead {
@@ -95,13 +99,46 @@ export interface Trailer {
   errorMessage: string;
 }
 
+/**
+ * One frame of one invocation. A caller opens a channel with a RequestHead on
+ * a channel number not in use on this stream, sends body chunks, then
+ * EndOfBody. The agent answers on the same channel with a ResponseHead, body
+ * chunks and a Trailer, which closes the channel.
+ *
+ * Flow control is per channel, so a slow reader never stalls the others: each
+ * side may have at most `initial_window` body bytes of a channel unacknowledged
+ * (the RequestHead's value, both ways), and grants more with WindowUpdate as its
+ * consumer takes bytes.
+ */
 export interface InvokeFrame {
+  channel: number;
   frame:
     | { $case: "requestHead"; value: RequestHead }
-    | { $case: "body"; value: Buffer }
+    | //
+    /**
+     * A body chunk: the request's when sent by the caller, the response's when
+     * sent by the agent.
+     */
+    { $case: "body"; value: Buffer }
     | { $case: "responseHead"; value: ResponseHead }
     | { $case: "trailer"; value: Trailer }
+    | { $case: "endOfBody"; value: EndOfBody }
+    | //
+    /** The caller gave up on this invocation (client gone, deadline passed). */
+    { $case: "cancel"; value: Cancel }
+    | { $case: "windowUpdate"; value: WindowUpdate }
     | undefined;
+}
+
+export interface EndOfBody {
+}
+
+export interface Cancel {
+  reason: string;
+}
+
+export interface WindowUpdate {
+  bytes: number;
 }
 
 export interface PrewarmRequest {
@@ -621,6 +658,8 @@ function createBaseRequestHead(): RequestHead {
     trace: undefined,
     trigger: "",
     host: "",
+    initialWindow: 0,
+    hasBody: false,
   };
 }
 
@@ -661,6 +700,12 @@ export const RequestHead: MessageFns<RequestHead> = {
     }
     if (message.host !== "") {
       writer.uint32(98).string(message.host);
+    }
+    if (message.initialWindow !== 0) {
+      writer.uint32(104).uint32(message.initialWindow);
+    }
+    if (message.hasBody !== false) {
+      writer.uint32(112).bool(message.hasBody);
     }
     return writer;
   },
@@ -774,6 +819,22 @@ export const RequestHead: MessageFns<RequestHead> = {
             message.host = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.initialWindow = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.hasBody = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -812,6 +873,16 @@ export const RequestHead: MessageFns<RequestHead> = {
       trace: isSet(object.trace) ? TraceContext.fromJSON(object.trace) : undefined,
       trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      initialWindow: isSet(object.initialWindow)
+        ? globalThis.Number(object.initialWindow)
+        : isSet(object.initial_window)
+        ? globalThis.Number(object.initial_window)
+        : 0,
+      hasBody: isSet(object.hasBody)
+        ? globalThis.Boolean(object.hasBody)
+        : isSet(object.has_body)
+        ? globalThis.Boolean(object.has_body)
+        : false,
     };
   },
 
@@ -852,6 +923,12 @@ export const RequestHead: MessageFns<RequestHead> = {
     }
     if (message.host !== "") {
       obj.host = message.host;
+    }
+    if (message.initialWindow !== 0) {
+      obj.initialWindow = Math.round(message.initialWindow);
+    }
+    if (message.hasBody !== false) {
+      obj.hasBody = message.hasBody;
     }
     return obj;
   },
@@ -1073,11 +1150,14 @@ export const Trailer: MessageFns<Trailer> = {
 };
 
 function createBaseInvokeFrame(): InvokeFrame {
-  return { frame: undefined };
+  return { channel: 0, frame: undefined };
 }
 
 export const InvokeFrame: MessageFns<InvokeFrame> = {
   encode(message: InvokeFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(80).uint32(message.channel);
+    }
     switch (message.frame?.$case) {
       case "requestHead":
         RequestHead.encode(message.frame.value, writer.uint32(10).fork()).join();
@@ -1090,6 +1170,15 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
         break;
       case "trailer":
         Trailer.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "endOfBody":
+        EndOfBody.encode(message.frame.value, writer.uint32(42).fork()).join();
+        break;
+      case "cancel":
+        Cancel.encode(message.frame.value, writer.uint32(50).fork()).join();
+        break;
+      case "windowUpdate":
+        WindowUpdate.encode(message.frame.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -1108,6 +1197,14 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.channel = reader.uint32();
+            continue;
+          }
           case 1: {
             if (tag !== 10) {
               break;
@@ -1140,6 +1237,30 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
             message.frame = { $case: "trailer", value: Trailer.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.frame = { $case: "endOfBody", value: EndOfBody.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.frame = { $case: "cancel", value: Cancel.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.frame = { $case: "windowUpdate", value: WindowUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1154,6 +1275,7 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
 
   fromJSON(object: any): InvokeFrame {
     return {
+      channel: isSet(object.channel) ? globalThis.Number(object.channel) : 0,
       frame: isSet(object.requestHead)
         ? { $case: "requestHead", value: RequestHead.fromJSON(object.requestHead) }
         : isSet(object.request_head)
@@ -1166,12 +1288,25 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
         ? { $case: "responseHead", value: ResponseHead.fromJSON(object.response_head) }
         : isSet(object.trailer)
         ? { $case: "trailer", value: Trailer.fromJSON(object.trailer) }
+        : isSet(object.endOfBody)
+        ? { $case: "endOfBody", value: EndOfBody.fromJSON(object.endOfBody) }
+        : isSet(object.end_of_body)
+        ? { $case: "endOfBody", value: EndOfBody.fromJSON(object.end_of_body) }
+        : isSet(object.cancel)
+        ? { $case: "cancel", value: Cancel.fromJSON(object.cancel) }
+        : isSet(object.windowUpdate)
+        ? { $case: "windowUpdate", value: WindowUpdate.fromJSON(object.windowUpdate) }
+        : isSet(object.window_update)
+        ? { $case: "windowUpdate", value: WindowUpdate.fromJSON(object.window_update) }
         : undefined,
     };
   },
 
   toJSON(message: InvokeFrame): unknown {
     const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = Math.round(message.channel);
+    }
     if (message.frame?.$case === "requestHead") {
       obj.requestHead = RequestHead.toJSON(message.frame.value);
     } else if (message.frame?.$case === "body") {
@@ -1180,6 +1315,172 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
       obj.responseHead = ResponseHead.toJSON(message.frame.value);
     } else if (message.frame?.$case === "trailer") {
       obj.trailer = Trailer.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "endOfBody") {
+      obj.endOfBody = EndOfBody.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "cancel") {
+      obj.cancel = Cancel.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "windowUpdate") {
+      obj.windowUpdate = WindowUpdate.toJSON(message.frame.value);
+    }
+    return obj;
+  },
+};
+
+function createBaseEndOfBody(): EndOfBody {
+  return {};
+}
+
+export const EndOfBody: MessageFns<EndOfBody> = {
+  encode(_: EndOfBody, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndOfBody {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndOfBody();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): EndOfBody {
+    return {};
+  },
+
+  toJSON(_: EndOfBody): unknown {
+    const obj: any = {};
+    return obj;
+  },
+};
+
+function createBaseCancel(): Cancel {
+  return { reason: "" };
+}
+
+export const Cancel: MessageFns<Cancel> = {
+  encode(message: Cancel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Cancel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Cancel {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+  },
+
+  toJSON(message: Cancel): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+};
+
+function createBaseWindowUpdate(): WindowUpdate {
+  return { bytes: 0 };
+}
+
+export const WindowUpdate: MessageFns<WindowUpdate> = {
+  encode(message: WindowUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bytes !== 0) {
+      writer.uint32(8).uint32(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WindowUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWindowUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bytes = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WindowUpdate {
+    return { bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0 };
+  },
+
+  toJSON(message: WindowUpdate): unknown {
+    const obj: any = {};
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
     }
     return obj;
   },
@@ -1733,10 +2034,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
 export type AgentService = typeof AgentService;
 export const AgentService = {
   /**
-   * One call per invocation. The client sends a RequestHead, then body chunks,
-   * then half-closes. The agent answers with a ResponseHead, body chunks and a
-   * Trailer. Bodies stream both ways under HTTP/2 flow control; no hop holds a
-   * whole body.
+   * A long-lived stream that carries many invocations at once, each on its own
+   * channel (see InvokeFrame). Opening a gRPC call costs ~20x more than a
+   * message on an open one, so callers keep a few of these open per agent.
    */
   invoke: {
     path: "/isle.agent.v1.Agent/Invoke" as const,
@@ -1790,10 +2090,9 @@ export const AgentService = {
 
 export interface AgentServer extends UntypedServiceImplementation {
   /**
-   * One call per invocation. The client sends a RequestHead, then body chunks,
-   * then half-closes. The agent answers with a ResponseHead, body chunks and a
-   * Trailer. Bodies stream both ways under HTTP/2 flow control; no hop holds a
-   * whole body.
+   * A long-lived stream that carries many invocations at once, each on its own
+   * channel (see InvokeFrame). Opening a gRPC call costs ~20x more than a
+   * message on an open one, so callers keep a few of these open per agent.
    */
   invoke: handleBidiStreamingCall<InvokeFrame, InvokeFrame>;
   /** Load a function's isolate ahead of traffic. */
@@ -1807,10 +2106,9 @@ export interface AgentServer extends UntypedServiceImplementation {
 
 export interface AgentClient extends Client {
   /**
-   * One call per invocation. The client sends a RequestHead, then body chunks,
-   * then half-closes. The agent answers with a ResponseHead, body chunks and a
-   * Trailer. Bodies stream both ways under HTTP/2 flow control; no hop holds a
-   * whole body.
+   * A long-lived stream that carries many invocations at once, each on its own
+   * channel (see InvokeFrame). Opening a gRPC call costs ~20x more than a
+   * message on an open one, so callers keep a few of these open per agent.
    */
   invoke(): ClientDuplexStream<InvokeFrame, InvokeFrame>;
   invoke(options: Partial<CallOptions>): ClientDuplexStream<InvokeFrame, InvokeFrame>;

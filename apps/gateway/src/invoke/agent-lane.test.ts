@@ -1,0 +1,134 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { IsleError } from "@isle/errors";
+import type { agentV1 } from "@isle/proto";
+import { AgentLane } from "./agent-lane.js";
+
+/** Stands in for the gRPC stream: records what the lane writes, lets the test answer. */
+class FakeCall extends EventEmitter {
+  written: agentV1.InvokeFrame[] = [];
+  writableEnded = false;
+  cancelled = false;
+  write(frame: agentV1.InvokeFrame): boolean {
+    this.written.push(frame);
+    return true;
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+  answer(channel: number, frame: agentV1.InvokeFrame["frame"]): void {
+    this.emit("data", { channel, frame });
+  }
+}
+
+function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead {
+  return {
+    invocationId: "inv_1",
+    attempt: 1,
+    function: undefined,
+    method: "GET",
+    path: "/",
+    headers: [],
+    limits: undefined,
+    envRef: "",
+    deadlineUnixMs: Date.now() + 30_000,
+    trace: undefined,
+    trigger: "http",
+    host: "h",
+    initialWindow: 1024,
+    hasBody: false,
+    ...overrides,
+  };
+}
+
+const ok = { $case: "trailer" as const, value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } };
+const responseHead = { $case: "responseHead" as const, value: { status: 200, headers: [{ name: "x-a", value: "1" }], coldStart: true } };
+
+function setup() {
+  const calls: FakeCall[] = [];
+  const lane = new AgentLane(() => {
+    const call = new FakeCall();
+    calls.push(call);
+    return call as never;
+  });
+  return { lane, calls };
+}
+
+describe("AgentLane", () => {
+  it("carries invocations on separate channels of one stream", async () => {
+    const { lane, calls } = setup();
+    const a = lane.start(head(), null);
+    const b = lane.start(head(), null);
+    expect(calls).toHaveLength(1);
+    const [first, second] = calls[0]!.written.map((f) => f.channel);
+    expect(first).not.toBe(second);
+    calls[0]!.answer(second!, responseHead);
+    calls[0]!.answer(second!, { $case: "body", value: Buffer.from("bee") });
+    calls[0]!.answer(second!, ok);
+    const res = (await b.response).response;
+    expect(await res.text()).toBe("bee");
+    expect(res.headers.get("x-a")).toBe("1");
+    expect(lane.openChannels).toBe(1);
+    a.cancel(new IsleError("upstream_failed", "test"));
+    expect(calls[0]!.written.at(-1)?.frame?.$case).toBe("cancel");
+  });
+
+  it("streams a body that arrives over several turns", async () => {
+    const { lane, calls } = setup();
+    const channel = lane.start(head(), null);
+    const call = calls[0]!;
+    const id = call.written[0]!.channel;
+    call.answer(id, responseHead);
+    call.answer(id, { $case: "body", value: Buffer.from("one ") });
+    const { response } = await channel.response;
+    call.answer(id, { $case: "body", value: Buffer.from("two") });
+    call.answer(id, ok);
+    expect(await response.text()).toBe("one two");
+  });
+
+  it("fails every open invocation at once when the stream breaks, and opens a new stream after", async () => {
+    const { lane, calls } = setup();
+    const a = lane.start(head(), null);
+    const b = lane.start(head(), null);
+    calls[0]!.emit("error", { code: 14, details: "connection refused" });
+    await expect(a.response).rejects.toMatchObject({ code: "unavailable" });
+    await expect(b.response).rejects.toMatchObject({ code: "unavailable" });
+    lane.start(head(), null);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("turns an error trailer before the head into that error", async () => {
+    const { lane, calls } = setup();
+    const channel = lane.start(head(), null);
+    const id = calls[0]!.written[0]!.channel;
+    calls[0]!.answer(id, { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "function_error", errorMessage: "threw" } });
+    await expect(channel.response).rejects.toMatchObject({ code: "function_error" });
+  });
+
+  it("errors the body when the stream breaks after the head", async () => {
+    const { lane, calls } = setup();
+    const channel = lane.start(head(), null);
+    const id = calls[0]!.written[0]!.channel;
+    calls[0]!.answer(id, responseHead);
+    calls[0]!.answer(id, { $case: "body", value: Buffer.from("partial") });
+    const { response } = await channel.response;
+    calls[0]!.emit("error", { code: 13, details: "boom" });
+    await expect(response.text()).rejects.toBeDefined();
+  });
+
+  it("sends a request body only as the agent's window allows", async () => {
+    const { lane, calls } = setup();
+    const body = (async function* () {
+      for (let i = 0; i < 4; i++) yield new Uint8Array(1024);
+    })();
+    lane.start(head({ method: "POST", hasBody: true, initialWindow: 2048 }), body);
+    await new Promise((r) => setTimeout(r, 10));
+    const call = calls[0]!;
+    const bodyBytes = () => call.written.filter((f) => f.frame?.$case === "body").reduce((n, f) => n + (f.frame!.value as Buffer).length, 0);
+    expect(bodyBytes()).toBe(2048);
+    call.answer(call.written[0]!.channel, { $case: "windowUpdate", value: { bytes: 2048 } });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(bodyBytes()).toBe(4096);
+    expect(call.written.at(-1)?.frame?.$case).toBe("endOfBody");
+  });
+});

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
 import { startBareWorkerd } from "./lib/bare-workerd.mjs";
+import { cpuMs, isleProcesses } from "./lib/cpu.mjs";
 import { ensureWrk, runWrk } from "./lib/wrk.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,7 +54,7 @@ async function startIsle(dir) {
   });
   proc.stdout.resume();
   const stop = () => new Promise((done) => (proc.once("exit", done), proc.kill("SIGINT")));
-  return { url: `http://127.0.0.1:${port}/fn/demo/hello`, stop };
+  return { url: `http://127.0.0.1:${port}/fn/demo/hello`, dataDir: join(dir, "isle"), stop };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -68,9 +69,16 @@ async function main() {
     runWrk(bare.url, { connections, seconds: 2 });
     runWrk(isle.url, { connections, seconds: 2 });
     const runs = { bare: [], isle: [] };
+    const processes = isleProcesses(isle.dataDir);
+    const cpuPerRequest = [];
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(runWrk(bare.url, { connections, seconds }));
-      runs.isle.push(runWrk(isle.url, { connections, seconds }));
+      const before = cpuMs(processes);
+      const loaded = runWrk(isle.url, { connections, seconds });
+      const after = cpuMs(processes);
+      const requests = loaded.rps * seconds;
+      cpuPerRequest.push(Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / requests])));
+      runs.isle.push(loaded);
       // Latency without queueing: one connection.
       runs.bare.push({ ...runWrk(bare.url, { connections: 1, seconds: 3 }), single: true });
       runs.isle.push({ ...runWrk(isle.url, { connections: 1, seconds: 3 }), single: true });
@@ -89,12 +97,16 @@ async function main() {
       };
     }
     const ratio = summary.isle.rps / summary.bare.rps;
+    const cpuMicrosPerRequest = Object.fromEntries(
+      Object.keys(cpuPerRequest[0] ?? {}).map((k) => [k, Math.round(median(cpuPerRequest.map((c) => c[k])))]),
+    );
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: availableParallelism(), model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
       settings: { seconds, rounds, connections },
       summary,
       ratio,
+      cpuMicrosPerRequest,
     };
     const fmt = (n) => (Number.isFinite(n) ? n.toFixed(2) : "n/a");
     console.log(`\nhello world, wrk -t1 -c${connections} -d${seconds}s, median of ${rounds}; p50/p99 at c=1 in the last columns\n`);
@@ -104,7 +116,8 @@ async function main() {
       const label = name === "bare" ? "bare workerd" : "Isle full path";
       console.log(`| ${label} | ${Math.round(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.p50Single)} | ${fmt(s.p99Single)} | ${s.errors} |`);
     }
-    console.log(`\nIsle / bare workerd throughput ratio: ${ratio.toFixed(3)}\n`);
+    console.log(`\nIsle / bare workerd throughput ratio: ${ratio.toFixed(3)}`);
+    console.log(`CPU per request through Isle (µs, median): ${JSON.stringify(cpuMicrosPerRequest)}\n`);
     mkdirSync(join(root, "bench/results"), { recursive: true });
     writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(result, null, 2)}\n`);
   } finally {

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture } from "../harness/fixtures.js";
 import { Stack } from "../harness/stack.js";
@@ -88,5 +90,25 @@ describe(`invoke path (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, ()
     const res = await fetch(`${stack.baseUrl}/v1/tenants`, { method: "POST", body: JSON.stringify({ name: "x" }) });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+  });
+});
+
+describe("embedded database ownership", () => {
+  it("refuses a second gateway on the same data directory, clearly, without harming the first", async () => {
+    const stack = await Stack.start();
+    try {
+      const second = spawnSync(process.execPath, [resolve(import.meta.dirname, "../../apps/gateway/dist/main.js")], {
+        env: { ...process.env, DATABASE_URL: "", ISLE_DATA_DIR: stack.dataDir, ISLE_PORT: "0", ISLE_CONTROL_PORT: "0" },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(second.status).toBe(1);
+      expect(second.stderr).toMatch(/in use by process \d+/);
+      expect(second.stderr).toContain("ISLE_DATA_DIR");
+      expect((await fetch(`${stack.baseUrl}/readyz`)).status).toBe(200);
+      await stack.createTenant("still-works");
+    } finally {
+      await stack.stop();
+    }
   });
 });

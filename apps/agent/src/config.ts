@@ -13,6 +13,8 @@ const schema = z.object({
   ISLE_AGENT_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(1000),
   ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
   ISLE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** "1" logs the generated workerd configuration at start. */
+  ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
 });
 
 export interface AgentConfig {
@@ -25,6 +27,7 @@ export interface AgentConfig {
   capacity: number;
   artifactCacheBytes: number;
   logLevel: string;
+  debugWorkerdConfig: boolean;
 }
 
 /** Parses the agent's settings once; errors name the key and what it allows. */
@@ -45,5 +48,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     capacity: v.ISLE_AGENT_CAPACITY,
     artifactCacheBytes: v.ISLE_ARTIFACT_CACHE_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,
+    debugWorkerdConfig: v.ISLE_DEBUG_WORKERD_CONFIG === "1",
   };
 }

@@ -35,6 +35,7 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
   workDir: resolve(config.workDir),
   artifacts,
   logger,
+  debugConfig: config.debugWorkerdConfig,
 });
 const server = createAgentServer({ agentId: config.agentId, runtime, state, logger });
 

@@ -1,4 +1,5 @@
 import { availableParallelism, hostname } from "node:os";
+import { logLevel, parseEnv } from "@isle/config";
 import { z } from "zod";
 
 const schema = z.object({
@@ -12,7 +13,7 @@ const schema = z.object({
   ISLE_WORKERD_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   ISLE_AGENT_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(1000),
   ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
-  ISLE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  ISLE_LOG_LEVEL: logLevel,
   /** "1" logs the generated workerd configuration at start. */
   ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
 });
@@ -32,12 +33,7 @@ export interface AgentConfig {
 
 /** Parses the agent's settings once; errors name the key and what it allows. */
 export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid agent configuration: ${problems}`);
-  }
-  const v = parsed.data;
+  const v = parseEnv(schema, env, "agent");
   return {
     agentId: v.ISLE_AGENT_ID ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63),
     socketPath: v.ISLE_AGENT_SOCKET,

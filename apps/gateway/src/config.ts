@@ -1,10 +1,9 @@
+import { logLevel, parseEnv, port } from "@isle/config";
 import { z } from "zod";
-
-const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 const schema = z.object({
   ISLE_HOST: z.string().default("127.0.0.1"),
-  ISLE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  ISLE_PORT: port.default(8080),
   ISLE_DATA_DIR: z.string().min(1).default("./.isle"),
   DATABASE_URL: z
     .string()
@@ -15,12 +14,12 @@ const schema = z.object({
   ISLE_DOMAIN: z.string().optional(),
   /** The control plane's gRPC listener; agents connect here. Loopback by default. */
   ISLE_CONTROL_HOST: z.string().default("127.0.0.1"),
-  ISLE_CONTROL_PORT: z.coerce.number().int().min(0).max(65535).default(7070),
+  ISLE_CONTROL_PORT: port.default(7070),
   /** Largest deployment upload, in megabytes. */
   ISLE_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
   /** Largest bundle after build, in megabytes. */
   ISLE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(256).default(10),
-  ISLE_LOG_LEVEL: z.enum(logLevels).default("info"),
+  ISLE_LOG_LEVEL: logLevel,
 });
 
 export interface GatewayConfig {
@@ -39,12 +38,7 @@ export interface GatewayConfig {
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
 export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid gateway configuration: ${problems}`);
-  }
-  const v = parsed.data;
+  const v = parseEnv(schema, env, "gateway");
   return {
     host: v.ISLE_HOST,
     port: v.ISLE_PORT,

@@ -1,10 +1,11 @@
+import { logLevel, parseEnv, port } from "@isle/config";
 import { z } from "zod";
 
 const schema = z.object({
   ISLE_SIDECAR_HOST: z.string().default("127.0.0.1"),
-  ISLE_SIDECAR_PORT: z.coerce.number().int().min(0).max(65535).default(7443),
+  ISLE_SIDECAR_PORT: port.default(7443),
   ISLE_AGENT_SOCKET: z.string().min(1).default("./.isle/run/agent.sock"),
-  ISLE_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  ISLE_LOG_LEVEL: logLevel,
 });
 
 export interface SidecarConfig {
@@ -16,11 +17,6 @@ export interface SidecarConfig {
 
 /** Parses the sidecar's settings once; errors name the key and what it allows. */
 export function loadConfig(env: NodeJS.ProcessEnv): SidecarConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`invalid sidecar configuration: ${problems}`);
-  }
-  const v = parsed.data;
+  const v = parseEnv(schema, env, "sidecar");
   return { host: v.ISLE_SIDECAR_HOST, port: v.ISLE_SIDECAR_PORT, agentSocket: v.ISLE_AGENT_SOCKET, logLevel: v.ISLE_LOG_LEVEL };
 }

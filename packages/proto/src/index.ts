@@ -8,3 +8,4 @@ export { passthroughInvokeMethod } from "./passthrough.js";
 export { grpcChannelOptions } from "./channel-options.js";
 export { artifactHash, decodeArtifact, encodeArtifact, type ArtifactManifest } from "./artifact.js";
 export { ReceiveWindow, SendWindow, defaultWindowBytes, maxChunkBytes, withinWindow } from "./mux/window.js";
+export { hopByHopHeaders } from "./hop-by-hop.js";

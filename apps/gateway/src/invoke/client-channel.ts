@@ -1,23 +1,10 @@
 import { IsleError, isErrorCode } from "@isle/errors";
-import { ReceiveWindow, SendWindow, withinWindow, type agentV1 } from "@isle/proto";
+import { ReceiveWindow, SendWindow, hopByHopHeaders, withinWindow, type agentV1 } from "@isle/proto";
 
 type Frame = agentV1.InvokeFrame["frame"];
 
 /** Response statuses that may not carry a body (Fetch standard). */
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304]);
-
-/** Hop-by-hop headers: they describe one connection and are never forwarded. */
-export const hopByHopHeaders = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "proxy-authenticate",
-  "proxy-authorization",
-]);
 
 export interface FramedResponse {
   response: Response;

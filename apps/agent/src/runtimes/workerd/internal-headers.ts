@@ -1,3 +1,5 @@
+import { hopByHopHeaders } from "@isle/proto";
+
 /**
  * Headers that only the agent and the supervisor worker exchange. The agent
  * drops any copy of them that arrives with a caller's request (so nobody can
@@ -29,13 +31,7 @@ export type SupervisorErrorCode = "function_error" | "artifact_unavailable" | "b
  */
 export const droppedRequestHeaders: ReadonlySet<string> = new Set([
   ...Object.values(internalHeaders),
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
+  ...hopByHopHeaders,
   "expect",
 ]);
 
@@ -43,7 +39,5 @@ export const droppedRequestHeaders: ReadonlySet<string> = new Set([
 export const droppedResponseHeaders: ReadonlySet<string> = new Set([
   internalHeaders.coldStart,
   internalHeaders.error,
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
+  ...hopByHopHeaders,
 ]);

@@ -1,5 +1,4 @@
-import { defaultWindowBytes, type agentV1 } from "@isle/proto";
-import { hopByHopHeaders } from "../../invoke/client-channel.js";
+import { defaultWindowBytes, hopByHopHeaders, type agentV1 } from "@isle/proto";
 import type { InvokeTarget } from "../../invoke/target-resolver.js";
 
 /** Client headers that never reach a function. */

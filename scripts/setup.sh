@@ -21,8 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-# npm ci when the lockfile changed since the last install (or on a fresh clone).
+# Install when the lockfile changed since the last install (or on a fresh clone).
+# `npm install`, not `npm ci`: this npm leaves other platforms' optional
+# packages (turbo's darwin/windows binaries) out of the lockfile, and `npm ci`
+# then refuses it as out of sync. Versions still come from the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 npm run build --silent

@@ -3,7 +3,7 @@
 // and its workerd pool — on embedded defaults, then deploys a demo function
 // and prints how to call it. Ctrl-C stops every process it started.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Supervisor } from "./lib/supervise.mjs";
@@ -20,13 +20,8 @@ const log = (line) => line && process.stdout.write(`${line}\n`);
 
 function setUp() {
   if (env.ISLE_SKIP_SETUP === "1") return;
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  if (!existsSync(join(root, "node_modules", ".package-lock.json"))) {
-    log("isle: installing dependencies (npm ci)…");
-    execFileSync(npm, ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-  }
-  log("isle: building…");
-  execFileSync(npm, ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  log("isle: setting up (dependencies, build)…");
+  execFileSync("bash", [join(root, "scripts/setup.sh")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 async function waitFor(url, timeoutMs) {

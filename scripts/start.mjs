@@ -49,6 +49,12 @@ async function deployDemo(base, token) {
   form.append("message", "demo function deployed by npm start");
   const deploy = await fetch(`${base}/v1/tenants/demo/functions/hello/deployments`, { method: "POST", headers: auth, body: form });
   if (deploy.status !== 201) throw new Error(`deploying the demo function: ${deploy.status} ${await deploy.text()}`);
+  const visibility = await fetch(`${base}/v1/tenants/demo/functions/hello`, {
+    method: "PUT",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ visibility: "public" }),
+  });
+  if (visibility.status !== 200) throw new Error(`making the demo function public: ${visibility.status}`);
 }
 
 async function main() {

@@ -32,7 +32,7 @@ describe("failures along the invoke path", () => {
   beforeAll(async () => {
     stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 2 });
     await stack.createTenant("acme");
-    for (const name of ["hello", "slow"]) expect((await stack.deploy("acme", name, fixture(name))).status).toBe(201);
+    for (const name of ["hello", "slow"]) await stack.deployPublic("acme", name, fixture(name));
     expect((await timed(url("/fn/acme/hello"))).status).toBe(200);
   });
   afterAll(async () => {

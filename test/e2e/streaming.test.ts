@@ -66,7 +66,7 @@ describe("streaming bodies", () => {
   beforeAll(async () => {
     stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 1 });
     await stack.createTenant("acme");
-    for (const name of ["echo", "bytes", "hello"]) expect((await stack.deploy("acme", name, fixture(name))).status).toBe(201);
+    for (const name of ["echo", "bytes", "hello"]) await stack.deployPublic("acme", name, fixture(name));
     // Warm up: load the isolate and let each process reach its working size.
     await echo(8 * MB).catch((err) => {
       console.log(stack.tail(20));

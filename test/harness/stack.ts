@@ -133,6 +133,23 @@ export class Stack {
     return this.operator(`/v1/tenants/${tenant}/functions/${fn}/deployments`, { method: "POST", body: form });
   }
 
+  /** Sets function settings (PUT /v1/tenants/:tenant/functions/:function). */
+  async configure(tenant: string, fn: string, settings: Record<string, unknown>): Promise<void> {
+    const res = await this.operator(`/v1/tenants/${tenant}/functions/${fn}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(settings),
+    });
+    if (res.status !== 200) throw new Error(`configure ${tenant}/${fn}: ${res.status} ${await res.text()}`);
+  }
+
+  /** Deploys a fixture and makes it invokable without a key. */
+  async deployPublic(tenant: string, fn: string, files: Record<string, string>): Promise<void> {
+    const res = await this.deploy(tenant, fn, files);
+    if (res.status !== 201) throw new Error(`deploy ${tenant}/${fn}: ${res.status} ${await res.text()}`);
+    await this.configure(tenant, fn, { visibility: "public" });
+  }
+
   private spawn(part: Part): void {
     const child = spawn("/usr/bin/setpriv", ["--pdeathsig", "SIGKILL", "--", process.execPath, scripts[part]], {
       env: { ...process.env, ...this.envs.get(part) },

@@ -2,11 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findActiveTarget, openDatabase, type Database } from "@isle/db";
+import { findActiveTarget, openDatabase, type Database, type NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createApp } from "./app.js";
+import { ApiKeyVerifier } from "./auth/api-keys.js";
+import { findStoredKey } from "./auth/key-store.js";
+import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
 import { CachedTargetResolver } from "./invoke/target-resolver.js";
@@ -19,7 +22,7 @@ class FakeInvoker implements Invoker {
   answer: () => Promise<Response> = async () => new Response("from the function", { status: 201, headers: { "x-fn": "1" } });
   async invoke(_agent: unknown, spec: InvokeSpec) {
     this.heads.push(spec.head);
-    return { response: await this.answer(), coldStart: false };
+    return { response: await this.answer(), coldStart: false, outcome: Promise.resolve({ errorCode: undefined }) };
   }
   close(): void {}
 }
@@ -29,6 +32,7 @@ describe("gateway app", () => {
   let dir: string;
   const membership = new Membership();
   const invoker = new FakeInvoker();
+  const records: NewInvocation[] = [];
   let app: ReturnType<typeof createApp>;
 
   const operator = (path: string, init: RequestInit = {}) =>
@@ -49,6 +53,9 @@ describe("gateway app", () => {
       resolver: new CachedTargetResolver((t, f) => findActiveTarget(db, t, f), 0),
       membership,
       invoker,
+      verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),
+      recorder: new InvocationRecorder(async (rows) => void records.push(...rows), createLogger({ service: "t", level: "silent" }), { flushMs: 1 }),
+      domain: "fn.example.test",
       readiness: { database: async () => undefined, healthyAgents: () => membership.healthy().length },
       adminToken: token,
       limits: { maxUploadBytes: 64 * 1024, maxBundleBytes: 1024 * 1024 },
@@ -56,6 +63,8 @@ describe("gateway app", () => {
     });
     expect((await operator("/v1/tenants", json({ name: "acme" }))).status).toBe(201);
     expect((await deploy("hello", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
+    expect((await deploy("secret", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
+    expect((await operator("/v1/tenants/acme/functions/hello", { ...json({ visibility: "public" }), method: "PUT" })).status).toBe(200);
   });
   afterAll(async () => {
     await database.close();
@@ -100,9 +109,9 @@ describe("gateway app", () => {
     });
 
     it("answers 404 for another tenant's path exactly as for a missing one", async () => {
-      const a = await operator("/v1/tenants/nobody/functions/hello", { method: "PUT", ...json({}) });
+      const a = await operator("/v1/tenants/nobody/functions/hello", { ...json({}), method: "PUT" });
       expect(a.status).toBe(404);
-      expect(((await a.json()) as { error: { code: string } }).error.code).toBe("not_found");
+      expect((await a.json()) as unknown).toMatchObject({ error: { code: "not_found", message: "tenant not found" } });
     });
   });
 
@@ -128,6 +137,35 @@ describe("gateway app", () => {
       expect(head.function?.functionName).toBe("hello");
       expect(head.headers.map((h) => h.name)).not.toContain("authorization");
       expect(head.headers.find((h) => h.name === "x-isle-attempt")).toBeUndefined();
+    });
+
+    it("routes <function>--<tenant>.<domain> hosts to the function, whatever the path", async () => {
+      const res = await app.request("/v1/tenants", { headers: { host: "hello--acme.fn.example.test" } });
+      expect(res.status).toBe(201);
+      expect(invoker.heads.at(-1)?.path).toBe("/v1/tenants");
+      expect(invoker.heads.at(-1)?.function?.functionName).toBe("hello");
+      const other = await app.request("/x", { headers: { host: "hello--nobody.fn.example.test" } });
+      expect(other.status).toBe(404);
+    });
+
+    it("needs a key of the tenant for a private function, with the same 401 whatever is wrong", async () => {
+      const bodies = new Set<string>();
+      for (const headers of [{}, { authorization: "Bearer nonsense" }, { "x-api-key": "isk_key_aaaaaaaaaaaaaaaaaaaa_" + "0".repeat(48) }]) {
+        const res = await app.request("/fn/acme/secret", { headers });
+        expect(res.status).toBe(401);
+        const body = (await res.json()) as { error: { code: string; message: string } };
+        bodies.add(`${body.error.code}:${body.error.message}`);
+      }
+      expect(bodies.size).toBe(1);
+    });
+
+    it("records every invocation", async () => {
+      const res = await app.request("/fn/acme/hello/recorded");
+      const id = res.headers.get("x-isle-invocation-id");
+      await new Promise((r) => setTimeout(r, 20));
+      const mine = records.filter((r) => r.id === id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ mode: "sync", status: "succeeded", httpStatus: 201, functionId: expect.stringMatching(/^fn_/) });
     });
 
     it("maps runtime failures to their codes", async () => {

@@ -3,6 +3,8 @@ import type { IsleDb } from "@isle/db";
 import type { Logger } from "@isle/telemetry";
 import type { Membership } from "./control/membership.js";
 import type { GatewayEnv } from "./env.js";
+import type { ApiKeyVerifier } from "./auth/api-keys.js";
+import type { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import type { Invoker } from "./invoke/sidecar-invoker.js";
 import type { TargetResolver } from "./invoke/target-resolver.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
@@ -19,6 +21,9 @@ export interface AppDeps {
   resolver: TargetResolver;
   membership: Membership;
   invoker: Invoker;
+  verifier: ApiKeyVerifier;
+  recorder: InvocationRecorder;
+  domain: string | undefined;
   readiness: Readiness;
   adminToken: string;
   limits: DeployLimits;

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import * as grpc from "@grpc/grpc-js";
-import { findActiveTarget, getArtifact, openDatabase } from "@isle/db";
+import { findActiveTarget, getArtifact, invocations, openDatabase } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
+import { ApiKeyVerifier } from "./auth/api-keys.js";
+import { findStoredKey } from "./auth/key-store.js";
+import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
@@ -29,11 +32,15 @@ async function main(): Promise<void> {
   );
 
   const invoker = new SidecarInvoker();
+  const recorder = new InvocationRecorder(async (rows) => void (await db.insert(invocations).values(rows)), logger);
   const app = createApp({
     db,
     resolver: new CachedTargetResolver((tenant, fn) => findActiveTarget(db, tenant, fn)),
     membership,
     invoker,
+    verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),
+    recorder,
+    domain: config.domain,
     readiness: { database: async () => void (await db.execute(sql`select 1`)), healthyAgents: () => membership.healthy().length },
     adminToken: admin.token,
     limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes },
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
     server.close();
     control.forceShutdown();
     invoker.close();
+    await recorder.flush();
     await database.close();
     process.exit(0);
   };

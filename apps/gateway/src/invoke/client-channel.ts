@@ -12,6 +12,11 @@ export interface FramedResponse {
   coldStart: boolean;
 }
 
+/** How an invocation ended, once it has: the error code if it failed at any point. */
+export interface ChannelOutcome {
+  errorCode: string | undefined;
+}
+
 /**
  * One invocation on a multiplexed Invoke stream, gateway side. It sends the
  * request body within the agent's window and turns the answer's frames into
@@ -24,8 +29,8 @@ export interface FramedResponse {
 export class ClientChannel {
   readonly response: Promise<FramedResponse>;
   /** Settles once the invocation is over, however it ended. */
-  readonly closed: Promise<void>;
-  private resolveClosed!: () => void;
+  readonly closed: Promise<ChannelOutcome>;
+  private resolveClosed!: (outcome: ChannelOutcome) => void;
   private resolveHead!: (value: FramedResponse) => void;
   private rejectHead!: (err: IsleError) => void;
   private headSeen = false;
@@ -122,7 +127,7 @@ export class ClientChannel {
   /** Ends the invocation with an error, before or after its head. */
   fail(error: IsleError): void {
     if (this.done) return;
-    this.finish();
+    this.finish(error);
     this.sendWindow.fail(error);
     this.pendingHead = undefined;
     if (!this.responded) {
@@ -136,10 +141,10 @@ export class ClientChannel {
     }
   }
 
-  private finish(): void {
+  private finish(error?: IsleError): void {
     this.done = true;
     this.onClose();
-    this.resolveClosed();
+    this.resolveClosed({ errorCode: error?.code });
   }
 
   /**

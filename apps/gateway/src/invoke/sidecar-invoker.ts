@@ -3,7 +3,7 @@ import { IsleError } from "@isle/errors";
 import { agentV1, grpcChannelOptions } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { AgentLane } from "./agent-lane.js";
-import type { FramedResponse } from "./client-channel.js";
+import type { ChannelOutcome, FramedResponse } from "./client-channel.js";
 
 /** Everything the agent needs to run one request. */
 export interface InvokeSpec {
@@ -13,9 +13,15 @@ export interface InvokeSpec {
   onClientGone(callback: () => void): void;
 }
 
+/** A started invocation: its answer at the head, and how it ended once it has. */
+export interface Invocation extends FramedResponse {
+  outcome: Promise<ChannelOutcome>;
+}
+
 /** Sends one invocation to one agent, through that agent's sidecar. */
 export interface Invoker {
-  invoke(agent: AgentMember, spec: InvokeSpec): Promise<FramedResponse>;
+  /** Resolves at the response head; rejects with an IsleError when the invocation fails before it. */
+  invoke(agent: AgentMember, spec: InvokeSpec): Promise<Invocation>;
   close(): void;
 }
 
@@ -30,7 +36,7 @@ const deadlineGraceMs = 1000;
 export class SidecarInvoker implements Invoker {
   private readonly lanes = new Map<string, { client: agentV1.AgentClient; lane: AgentLane }>();
 
-  async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<FramedResponse> {
+  async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<Invocation> {
     const channel = this.lane(agent.address).start(head, body);
     agent.localInFlight++;
     const timer = setTimeout(
@@ -42,7 +48,7 @@ export class SidecarInvoker implements Invoker {
       agent.localInFlight--;
       clearTimeout(timer);
     });
-    return channel.response;
+    return { ...(await channel.response), outcome: channel.closed };
   }
 
   close(): void {

@@ -83,6 +83,25 @@ describe(`invoke path (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, ()
     expect(await (await fetch(`${stack.baseUrl}/fn/acme/hello`)).text()).toBe("v2");
   });
 
+  it("gives the function its env vars, and the new ones after a change", async () => {
+    await stack.deployPublic("acme", "env", fixture("env"));
+    await stack.configure("acme", "env", { env: { GREETING: "hello" } });
+    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "hello" });
+    await stack.configure("acme", "env", { env: { GREETING: "bonjour", EXTRA: "1" } });
+    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "bonjour", EXTRA: "1" });
+  });
+
+  it("records every invocation in the database", async () => {
+    const res = await fetch(`${stack.baseUrl}/fn/acme/hello`);
+    const id = res.headers.get("x-isle-invocation-id");
+    await res.text();
+    await stack.stopPart("gateway"); // flushes pending records on the way out
+    const rows = await stack.query("select status, http_status, mode from invocations where id = $1", [id]);
+    expect(rows).toEqual([{ status: "succeeded", http_status: 200, mode: "sync" }]);
+    stack.restart("gateway");
+    await stack.waitReady();
+  });
+
   it("refuses management calls without the operator token", async () => {
     const res = await fetch(`${stack.baseUrl}/v1/tenants`, { method: "POST", body: JSON.stringify({ name: "x" }) });
     expect(res.status).toBe(401);

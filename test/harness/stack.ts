@@ -3,6 +3,8 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
 import { createScratchDatabase } from "./database.js";
 import { freePort } from "./ports.js";
 import { pidsMatching, waitUntil } from "./processes.js";
@@ -34,14 +36,14 @@ export class Stack {
   private constructor(
     readonly dataDir: string,
     readonly baseUrl: string,
-    private readonly dropDatabase: (() => Promise<void>) | undefined,
+    private readonly scratch: { url: string; drop(): Promise<void> } | undefined,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const dataDir = mkdtempSync(join(tmpdir(), "isle-e2e-"));
     const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
     const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl) : undefined;
-    const stack = new Stack(dataDir, `http://127.0.0.1:${port}`, scratch?.drop);
+    const stack = new Stack(dataDir, `http://127.0.0.1:${port}`, scratch);
     const agentSocket = join(dataDir, "run", "agent.sock");
     const common = { ISLE_DATA_DIR: dataDir, ISLE_AGENT_SOCKET: agentSocket, ISLE_LOG_LEVEL: "info", DATABASE_URL: scratch?.url ?? "" };
     stack.envs.set("gateway", { ...common, ISLE_PORT: String(port), ISLE_CONTROL_PORT: String(controlPort) });
@@ -102,8 +104,35 @@ export class Stack {
       await this.kill(part, "SIGTERM").catch(() => undefined);
     }
     // The agent kills its workerd pool on SIGTERM; anything left is a leak the tests report.
-    await this.dropDatabase?.().catch(() => undefined);
+    await this.scratch?.drop().catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Stops one part the way an operator would (SIGTERM) and waits for it to exit. */
+  async stopPart(part: Part): Promise<void> {
+    await this.kill(part, "SIGTERM");
+  }
+
+  /**
+   * Runs SQL against the stack's database. With embedded PGlite the gateway
+   * owns the data directory: stop it first (stopPart("gateway")).
+   */
+  async query(text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    if (this.scratch) {
+      const client = new pg.Client({ connectionString: this.scratch.url });
+      await client.connect();
+      try {
+        return (await client.query(text, params)).rows as Record<string, unknown>[];
+      } finally {
+        await client.end();
+      }
+    }
+    const db = new PGlite(join(this.dataDir, "pglite"));
+    try {
+      return (await db.query<Record<string, unknown>>(text, params)).rows;
+    } finally {
+      await db.close();
+    }
   }
 
   /** The last lines each part logged, for failure messages. */

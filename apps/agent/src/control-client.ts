@@ -45,6 +45,14 @@ export class ControlClient {
     return Buffer.concat(chunks);
   }
 
+  async fetchEnv(tenantId: string, functionId: string): Promise<{ version: string; vars: Record<string, string> }> {
+    return new Promise((resolve, reject) =>
+      this.client.getEnv({ tenantId, functionId }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
+        err ? reject(err) : resolve({ version: res.version, vars: res.vars }),
+      ),
+    );
+  }
+
   stop(): void {
     this.stopped = true;
     clearInterval(this.heartbeat);

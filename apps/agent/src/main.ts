@@ -7,6 +7,7 @@ import { createLogger } from "@isle/telemetry";
 import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
 import { ControlClient } from "./control-client.js";
+import { EnvCache } from "./env-cache.js";
 import { WorkerdRuntime } from "./runtimes/workerd/index.js";
 import { createAgentServer, createAgentState } from "./server.js";
 
@@ -34,6 +35,7 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
   processes: config.workerdProcesses,
   workDir: resolve(config.workDir),
   artifacts,
+  env: new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId)),
   logger,
   debugConfig: config.debugWorkerdConfig,
 });

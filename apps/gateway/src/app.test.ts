@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findActiveTarget, openDatabase, type Database, type NewInvocation } from "@isle/db";
+import { openDatabase, type Database, type NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
@@ -12,7 +12,8 @@ import { findStoredKey } from "./auth/key-store.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
-import { CachedTargetResolver } from "./invoke/target-resolver.js";
+import { DbEnvStore } from "./control/env-store.js";
+import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 
 const token = "operator-token-for-tests";
 
@@ -50,7 +51,7 @@ describe("gateway app", () => {
     const db = database.db;
     app = createApp({
       db,
-      resolver: new CachedTargetResolver((t, f) => findActiveTarget(db, t, f), 0),
+      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db), t, f), 0),
       membership,
       invoker,
       verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),

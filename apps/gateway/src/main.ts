@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import * as grpc from "@grpc/grpc-js";
-import { findActiveTarget, getArtifact, invocations, openDatabase } from "@isle/db";
+import { getArtifact, invocations, openDatabase } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
@@ -11,9 +11,10 @@ import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
+import { DbEnvStore } from "./control/env-store.js";
 import { Membership } from "./control/membership.js";
 import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
-import { CachedTargetResolver } from "./invoke/target-resolver.js";
+import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
 
   const membership = new Membership();
-  const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, logger });
+  const envStore = new DbEnvStore(db);
+  const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, env: envStore, logger });
   const controlPort = await new Promise<number>((done, fail) =>
     control.bindAsync(`${config.controlHost}:${config.controlPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
       err ? fail(err) : done(port),
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   const recorder = new InvocationRecorder(async (rows) => void (await db.insert(invocations).values(rows)), logger);
   const app = createApp({
     db,
-    resolver: new CachedTargetResolver((tenant, fn) => findActiveTarget(db, tenant, fn)),
+    resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, envStore, tenant, fn)),
     membership,
     invoker,
     verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),

@@ -2,6 +2,7 @@ import { IsleError } from "@isle/errors";
 import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
 import type { FunctionRuntime, RuntimeRequest } from "../runtimes/runtime.js";
+import { parseEnvRef } from "../env-cache.js";
 import { ChannelBody } from "./channel-body.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
@@ -88,9 +89,15 @@ export class ServerChannel {
   private toRuntimeRequest(): RuntimeRequest {
     const fn = this.head.function;
     if (!fn) throw new IsleError("bad_request", "the request head names no function");
+    const env = parseEnvRef(this.head.envRef);
+    if (!env || env.tenantId !== fn.tenantId || env.functionId !== fn.functionId) {
+      throw new IsleError("bad_request", "the request head's env reference does not match its function");
+    }
     return {
-      isolateId: `${fn.tenantId}:${fn.deploymentId}:${fn.artifactHash}`,
+      // A new env version is a new isolate: env is fixed when an isolate loads.
+      isolateId: `${fn.tenantId}:${fn.deploymentId}:${fn.artifactHash}:${env.version}`,
       artifactHash: fn.artifactHash,
+      envRef: this.head.envRef,
       invocationId: this.head.invocationId,
       method: this.head.method,
       url: `https://${this.head.host || "localhost"}${this.head.path}`,

@@ -2,9 +2,11 @@ import type { Readable } from "node:stream";
 
 /** One request for a function, as the agent hands it to a runtime. */
 export interface RuntimeRequest {
-  /** `tenantId:deploymentId:artifactHash` — never shared across tenants. */
+  /** `tenantId:deploymentId:artifactHash:envVersion` — never shared across tenants. */
   isolateId: string;
   artifactHash: string;
+  /** Names the env vars and secrets the isolate gets (see EnvSource). */
+  envRef: string;
   invocationId: string;
   method: string;
   /** The absolute URL the function sees as `request.url`. */
@@ -47,4 +49,9 @@ export interface FunctionRuntime {
 /** Where a runtime gets artifact bytes by content hash (the agent's cache). */
 export interface ArtifactSource {
   get(hash: string): Promise<Buffer>;
+}
+
+/** Where a runtime gets an isolate's env by reference (the agent's cache). */
+export interface EnvSource {
+  get(envRef: string): Promise<Record<string, string>>;
 }

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { controlV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
+import type { EnvStore } from "./env-store.js";
 import type { Membership } from "./membership.js";
 
 /** Where the control plane reads artifact bytes. */
@@ -11,6 +12,7 @@ export interface ArtifactStore {
 export interface ControlServerDeps {
   membership: Membership;
   artifacts: ArtifactStore;
+  env: EnvStore;
   logger: Logger;
   heartbeatMs?: number;
 }
@@ -22,7 +24,7 @@ const chunkBytes = 1024 * 1024;
  * The ControlPlane gRPC service: agents register and heartbeat on one stream,
  * and download artifacts by hash.
  */
-export function createControlServer({ membership, artifacts, logger, heartbeatMs = 1000 }: ControlServerDeps): grpc.Server {
+export function createControlServer({ membership, artifacts, env, logger, heartbeatMs = 1000 }: ControlServerDeps): grpc.Server {
   const handlers: controlV1.ControlPlaneServer = {
     register(call) {
       const session = {};
@@ -78,6 +80,21 @@ export function createControlServer({ membership, artifacts, logger, heartbeatMs
         logger.error({ err, hash }, "artifact read failed");
         call.emit("error", { code: grpc.status.INTERNAL, details: "artifact read failed" });
       }
+    },
+
+    getEnv(call, callback) {
+      const { tenantId, functionId } = call.request;
+      env.current(tenantId, functionId).then(
+        (found) =>
+          found
+            ? callback(null, found)
+            : callback({ code: grpc.status.NOT_FOUND, details: "no such function" }),
+        (err: unknown) => {
+          // Never log the env itself: it holds secrets.
+          logger.error({ err, tenantId, functionId }, "env read failed");
+          callback({ code: grpc.status.INTERNAL, details: "env read failed" });
+        },
+      );
     },
   };
   const server = new grpc.Server(grpcChannelOptions);

@@ -9,6 +9,7 @@ const target = (version: number): InvokeTarget => ({
   visibility: "public",
   runtime: "workerd",
   entry: "index.ts",
+  envRef: "ten_1:fn_1:v1",
   deploymentId: `dep_${version}`,
   artifactHash: "a".repeat(64),
   version,

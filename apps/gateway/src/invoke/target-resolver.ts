@@ -1,7 +1,11 @@
-import type { ActiveTarget } from "@isle/db";
+import { findActiveTarget, type ActiveTarget, type IsleDb } from "@isle/db";
+import type { EnvStore } from "../control/env-store.js";
 
-/** The active deployment a request for tenant/function runs. */
-export type InvokeTarget = ActiveTarget;
+/** The active deployment a request for tenant/function runs, and the reference of its env. */
+export type InvokeTarget = ActiveTarget & {
+  /** `tenantId:functionId:envVersion`: agents fetch the env by it; isolates are keyed by it. */
+  envRef: string;
+};
 
 /** Finds what a request should run; undefined when the tenant or function does not exist. */
 export interface TargetResolver {
@@ -39,4 +43,13 @@ export class CachedTargetResolver implements TargetResolver {
   invalidate(tenantName: string, functionName: string): void {
     this.cache.delete(`${tenantName}/${functionName}`);
   }
+}
+
+/** Looks up the active deployment and the current env version of tenant/function. */
+export async function resolveTarget(db: IsleDb, env: EnvStore, tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
+  const target = await findActiveTarget(db, tenantName, functionName);
+  if (!target) return undefined;
+  const current = await env.current(target.tenantId, target.functionId);
+  if (!current) return undefined; // deleted between the two reads
+  return { ...target, envRef: `${target.tenantId}:${target.functionId}:${current.version}` };
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { rm } from "node:fs/promises";
 import { decodeArtifact } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
-import type { ArtifactSource } from "../runtime.js";
+import type { ArtifactSource, EnvSource } from "../runtime.js";
 
 /** A running artifact server; `close()` stops it and removes its socket. */
 export interface ArtifactServer {
@@ -11,21 +11,38 @@ export interface ArtifactServer {
 
 /** Hashes are hex SHA-256 in practice; anything path-like is refused. */
 const artifactPath = /^\/artifacts\/([A-Za-z0-9_-]{1,128})$/;
+/** Env references are ids and a version joined by colons (percent-encoded in the path). */
+const envPath = /^\/env\/([A-Za-z0-9_%:.-]{1,256})$/;
 
 /**
- * Serves `GET /artifacts/<hash>` from an {@link ArtifactSource} on a Unix
- * socket. workerd's supervisors reach it through their ARTIFACTS service
+ * Serves `GET /artifacts/<hash>` from an {@link ArtifactSource} and
+ * `GET /env/<ref>` from an {@link EnvSource} on a Unix socket. workerd's supervisors reach it through their ARTIFACTS service
  * binding when the Worker Loader needs an isolate's code, so code travels
  * from the agent's cache to workerd and never inside a request.
  */
 export async function startArtifactServer(options: {
   socketPath: string;
   artifacts: ArtifactSource;
+  env: EnvSource;
   logger: Logger;
 }): Promise<ArtifactServer> {
   const { socketPath, artifacts, logger } = options;
 
+  async function handleEnv(ref: string, res: ServerResponse): Promise<void> {
+    try {
+      const body = Buffer.from(JSON.stringify(await options.env.get(ref)));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body);
+    } catch (err) {
+      const missing = isMissing(err);
+      // Never log the env itself: it holds secrets.
+      if (!missing) logger.error({ err, envRef: ref }, "env source failed");
+      res.writeHead(missing ? 404 : 502).end();
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const envMatch = req.method === "GET" ? envPath.exec(req.url ?? "") : null;
+    if (envMatch?.[1] !== undefined) return handleEnv(decodeURIComponent(envMatch[1]), res);
     const match = req.method === "GET" ? artifactPath.exec(req.url ?? "") : null;
     const hash = match?.[1];
     if (hash === undefined) {

@@ -7,10 +7,12 @@ import { hopByHopHeaders } from "@isle/proto";
  * them before the function sees the request or the agent sees the response.
  */
 export const internalHeaders = {
-  /** Request: the isolate cache key, `tenant:deployment:artifact-hash`. */
+  /** Request: the isolate cache key, `tenant:deployment:artifact-hash:env-version`. */
   isolateId: "x-isle-isolate-id",
   /** Request: the artifact hash the isolate's code is fetched by. */
   artifact: "x-isle-artifact",
+  /** Request: the reference of the env the isolate is created with. */
+  env: "x-isle-env",
   /** Request: the absolute URL the function sees as `request.url`. */
   url: "x-isle-url",
   /** Request: the invocation id, for the supervisor's error log lines. */

@@ -78,6 +78,8 @@ function requestHeaders(request: RuntimeRequest): string[] {
     request.isolateId,
     internalHeaders.artifact,
     request.artifactHash,
+    internalHeaders.env,
+    request.envRef,
     internalHeaders.url,
     request.url,
     internalHeaders.invocation,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { artifactHash, encodeArtifact } from "@isle/proto";
-import type { ArtifactSource, RuntimeRequest } from "../runtime.js";
+import type { ArtifactSource, EnvSource, RuntimeRequest } from "../runtime.js";
 
 /** An in-memory ArtifactSource for tests; `add` stores one function and returns its hash. */
 export class MemoryArtifacts implements ArtifactSource {
@@ -31,16 +31,27 @@ export class MemoryArtifacts implements ArtifactSource {
   }
 }
 
+/** An in-memory EnvSource for tests: env by reference; unknown references get an empty env. */
+export class MemoryEnv implements EnvSource {
+  readonly byRef = new Map<string, Record<string, string>>();
+
+  async get(ref: string): Promise<Record<string, string>> {
+    return this.byRef.get(ref) ?? {};
+  }
+}
+
 /** A RuntimeRequest for `isolate` (tenant:deployment:hash) with sensible defaults. */
 export function runtimeRequest(
   tenant: string,
   hash: string,
   path: string,
-  init: Partial<Pick<RuntimeRequest, "method" | "headers" | "body" | "signal">> = {},
+  init: Partial<Pick<RuntimeRequest, "method" | "headers" | "body" | "signal" | "envRef">> = {},
 ): RuntimeRequest {
+  const envRef = init.envRef ?? `${tenant}:fn-1:v1`;
   return {
-    isolateId: `${tenant}:dep-1:${hash}`,
+    isolateId: `${tenant}:dep-1:${hash}:${envRef.split(":")[2]}`,
     artifactHash: hash,
+    envRef,
     invocationId: `inv-${Math.random().toString(36).slice(2)}`,
     method: init.method ?? "GET",
     url: `https://fn.example.test${path}`,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
 import { createLogger } from "@isle/telemetry";
-import { MemoryArtifacts, runtimeRequest, text } from "./test-helpers.js";
+import { MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
 import { WorkerdRuntime } from "./workerd-runtime.js";
 
 const slowOnRequest = `export default {
@@ -34,6 +34,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
 
 describe("WorkerdRuntime process lifecycle", () => {
   const artifacts = new MemoryArtifacts();
+  const env = new MemoryEnv();
   const hash = artifacts.add(slowOnRequest);
   let workDir: string | undefined;
   let runtime: WorkerdRuntime | undefined;
@@ -43,6 +44,7 @@ describe("WorkerdRuntime process lifecycle", () => {
     runtime = new WorkerdRuntime({
       workDir,
       artifacts,
+      env,
       processes,
       logger: createLogger({ service: "agent-test", level: "silent" }),
     });

@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
 import { createLogger } from "@isle/telemetry";
-import { generatedBody, MemoryArtifacts, runtimeRequest, text } from "./test-helpers.js";
+import { generatedBody, MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
 import { WorkerdRuntime } from "./workerd-runtime.js";
 
 const hello = `export default { fetch(req) { return new Response("hi " + new URL(req.url).pathname) } }`;
@@ -24,6 +24,7 @@ const spoofsMarkers = `export default {
 
 describe("WorkerdRuntime", () => {
   const artifacts = new MemoryArtifacts();
+  const env = new MemoryEnv();
   let workDir: string;
   let runtime: WorkerdRuntime;
 
@@ -32,6 +33,7 @@ describe("WorkerdRuntime", () => {
     runtime = new WorkerdRuntime({
       workDir,
       artifacts,
+      env,
       processes: 2,
       logger: createLogger({ service: "agent-test", level: "silent" }),
     });
@@ -54,6 +56,17 @@ describe("WorkerdRuntime", () => {
     expect(second.coldStart).toBe(false);
     expect(await text(second.body)).toBe("hi /c");
     expect(second.headers.some(([name]) => name.startsWith("x-isle-"))).toBe(false);
+  });
+
+  it("gives the isolate its function's env, and a new env version a new isolate", async () => {
+    const hash = artifacts.add("export default { fetch: (req, env) => new Response(JSON.stringify(env)) };");
+    env.byRef.set("t9:fn-1:v1", { GREETING: "hello" });
+    env.byRef.set("t9:fn-1:v2", { GREETING: "bonjour" });
+    env.byRef.set("t8:fn-1:v1", { OTHER: "tenant" });
+    const read = async (tenant: string, envRef: string) => JSON.parse(await text((await runtime.invoke(runtimeRequest(tenant, hash, "/", { envRef }))).body)) as unknown;
+    expect(await read("t9", "t9:fn-1:v1")).toEqual({ GREETING: "hello" });
+    expect(await read("t9", "t9:fn-1:v2")).toEqual({ GREETING: "bonjour" });
+    expect(await read("t8", "t8:fn-1:v1")).toEqual({ OTHER: "tenant" });
   });
 
   it("gives each isolate id its own globals, even with identical code", async () => {

@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
-import type { ArtifactSource, FunctionRuntime, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "../runtime.js";
+import type { ArtifactSource, EnvSource, FunctionRuntime, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "../runtime.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
 import { toCapnpFile } from "./capnp.js";
 import { buildWorkerdConfig } from "./config.js";
@@ -17,6 +17,8 @@ export interface WorkerdRuntimeOptions {
   /** Where config, supervisor and sockets live; created if missing, owned by this runtime. */
   workDir: string;
   artifacts: ArtifactSource;
+  /** Env vars and secrets of isolates, by reference. */
+  env: EnvSource;
   logger: Logger;
   /** workerd processes in the pool; one uses one core. Default: available parallelism. */
   processes?: number;
@@ -87,7 +89,7 @@ export class WorkerdRuntime implements FunctionRuntime {
     await writeFile(configPath, config);
     if (this.options.debugConfig) this.logger.info({ configPath, config }, "workerd config");
 
-    this.artifactServer = await startArtifactServer({ socketPath: artifactSocket, artifacts, logger: this.logger });
+    this.artifactServer = await startArtifactServer({ socketPath: artifactSocket, artifacts, env: this.options.env, logger: this.logger });
     const command = this.command();
     this.processes = socketPaths.map(
       (socketPath, index) =>

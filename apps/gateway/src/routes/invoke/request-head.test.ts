@@ -9,6 +9,7 @@ const target = {
   visibility: "public" as const,
   runtime: "workerd" as const,
   entry: "index.ts",
+  envRef: "ten_1:fn_1:v1",
   deploymentId: "dep_1",
   artifactHash: "a".repeat(64),
   version: 1,

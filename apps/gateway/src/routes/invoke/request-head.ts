@@ -56,7 +56,7 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
     path: input.path,
     headers,
     limits: { wallTimeoutMs, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0 },
-    envRef: target.deploymentId,
+    envRef: target.envRef,
     deadlineUnixMs: input.nowMs + wallTimeoutMs,
     trace: { traceparent, tracestate },
     trigger: "http",

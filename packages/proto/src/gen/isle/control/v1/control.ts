@@ -13,10 +13,13 @@ import {
   type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type handleBidiStreamingCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
+  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
@@ -73,6 +76,22 @@ export interface GetArtifactRequest {
 
 export interface Chunk {
   data: Buffer;
+}
+
+export interface GetEnvRequest {
+  tenantId: string;
+  functionId: string;
+}
+
+export interface GetEnvResponse {
+  /** Changes whenever a variable or secret changes; part of the isolate id. */
+  version: string;
+  vars: { [key: string]: string };
+}
+
+export interface GetEnvResponse_VarsEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseLoadedFunction(): LoadedFunction {
@@ -840,6 +859,261 @@ export const Chunk: MessageFns<Chunk> = {
   },
 };
 
+function createBaseGetEnvRequest(): GetEnvRequest {
+  return { tenantId: "", functionId: "" };
+}
+
+export const GetEnvRequest: MessageFns<GetEnvRequest> = {
+  encode(message: GetEnvRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.functionId !== "") {
+      writer.uint32(18).string(message.functionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEnvRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEnvRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.functionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEnvRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      functionId: isSet(object.functionId)
+        ? globalThis.String(object.functionId)
+        : isSet(object.function_id)
+        ? globalThis.String(object.function_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetEnvRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.functionId !== "") {
+      obj.functionId = message.functionId;
+    }
+    return obj;
+  },
+};
+
+function createBaseGetEnvResponse(): GetEnvResponse {
+  return { version: "", vars: {} };
+}
+
+export const GetEnvResponse: MessageFns<GetEnvResponse> = {
+  encode(message: GetEnvResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    globalThis.Object.entries(message.vars).forEach(([key, value]: [string, string]) => {
+      GetEnvResponse_VarsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEnvResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEnvResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = GetEnvResponse_VarsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.vars[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEnvResponse {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      vars: isObject(object.vars)
+        ? (globalThis.Object.entries(object.vars) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: GetEnvResponse): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.vars) {
+      const entries = globalThis.Object.entries(message.vars) as [string, string][];
+      if (entries.length > 0) {
+        obj.vars = {};
+        entries.forEach(([k, v]) => {
+          obj.vars[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+};
+
+function createBaseGetEnvResponse_VarsEntry(): GetEnvResponse_VarsEntry {
+  return { key: "", value: "" };
+}
+
+export const GetEnvResponse_VarsEntry: MessageFns<GetEnvResponse_VarsEntry> = {
+  encode(message: GetEnvResponse_VarsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEnvResponse_VarsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEnvResponse_VarsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEnvResponse_VarsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: GetEnvResponse_VarsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+};
+
 export type ControlPlaneService = typeof ControlPlaneService;
 export const ControlPlaneService = {
   /**
@@ -866,6 +1140,16 @@ export const ControlPlaneService = {
     responseSerialize: (value: Chunk): Buffer => Buffer.from(Chunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): Chunk => Chunk.decode(value),
   },
+  /** A function's env vars and decrypted secrets, for its isolates only. */
+  getEnv: {
+    path: "/isle.control.v1.ControlPlane/GetEnv" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetEnvRequest): Buffer => Buffer.from(GetEnvRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetEnvRequest => GetEnvRequest.decode(value),
+    responseSerialize: (value: GetEnvResponse): Buffer => Buffer.from(GetEnvResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetEnvResponse => GetEnvResponse.decode(value),
+  },
 } as const;
 
 export interface ControlPlaneServer extends UntypedServiceImplementation {
@@ -877,6 +1161,8 @@ export interface ControlPlaneServer extends UntypedServiceImplementation {
   register: handleBidiStreamingCall<AgentReport, ControlCommand>;
   /** Artifact bytes by content hash (SHA-256, hex). */
   getArtifact: handleServerStreamingCall<GetArtifactRequest, Chunk>;
+  /** A function's env vars and decrypted secrets, for its isolates only. */
+  getEnv: handleUnaryCall<GetEnvRequest, GetEnvResponse>;
 }
 
 export interface ControlPlaneClient extends Client {
@@ -895,6 +1181,22 @@ export interface ControlPlaneClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<Chunk>;
+  /** A function's env vars and decrypted secrets, for its isolates only. */
+  getEnv(
+    request: GetEnvRequest,
+    callback: (error: ServiceError | null, response: GetEnvResponse) => void,
+  ): ClientUnaryCall;
+  getEnv(
+    request: GetEnvRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetEnvResponse) => void,
+  ): ClientUnaryCall;
+  getEnv(
+    request: GetEnvRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetEnvResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControlPlaneClient = makeGenericClientConstructor(
@@ -923,6 +1225,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -53,7 +53,9 @@ export async function installPackages({ dependencies, lock, dir, cacheDir, timeo
   try {
     await run("npm", args, { cwd: dir, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 4 * 1024 * 1024 });
   } catch (err) {
-    const failure = err as { killed?: boolean; stderr?: string; message?: string };
+    const failure = err as { code?: unknown; killed?: boolean; stderr?: string; message?: string };
+    // The platform's fault, not the upload's: a 500, not a build error.
+    if (failure.code === "ENOENT") throw new Error("npm is not on the gateway's PATH; it is needed to install packages");
     if (failure.killed) throw new IsleError("build_failed", `installing npm packages took longer than ${timeoutMs} ms`);
     const lines = (failure.stderr ?? failure.message ?? "")
       .split("\n")

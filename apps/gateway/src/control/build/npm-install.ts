@@ -10,6 +10,7 @@ const run = promisify(execFile);
 /** The registry every build installs from; lockfile URLs must point into it. */
 export const defaultRegistry = "https://registry.npmjs.org/";
 
+/** One install: what to install, where, and with which cache and limits. */
 export interface InstallInput {
   /** Package name → range, as the function's imports and package.json ask. */
   dependencies: Map<string, string>;
@@ -44,7 +45,6 @@ export async function installPackages({ dependencies, lock, dir, cacheDir, timeo
     "--no-fund",
     "--omit=dev",
     "--no-update-notifier",
-    "--prefer-offline",
     "--loglevel=error",
     "--install-links=false",
     `--registry=${registry}`,

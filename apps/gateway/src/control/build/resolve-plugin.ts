@@ -10,6 +10,7 @@ const stdServeUrl = /^https:\/\/deno\.land\/std@[^/]+\/http\/server\.ts$/;
 const urlScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 const virtual = "isle";
 
+/** What the resolver needs to know about one build. */
 export interface ResolveOptions {
   /** Absolute directory holding the uploaded sources. */
   srcDir: string;

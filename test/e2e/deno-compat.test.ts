@@ -138,10 +138,9 @@ describe("Deno compatibility: the same files under real Deno and on Isle", () =>
   beforeAll(async () => {
     stack = await Stack.start();
     await stack.createTenant("compat");
-    for (const name of [...cases.map((c) => c.fixture), "service-worker"]) {
-      const res = await stack.deploy("compat", name, fixture(name));
-      expect(res.status, `${name}: ${await res.clone().text()}`).toBe(201);
-    }
+    for (const name of [...cases.map((c) => c.fixture), "service-worker"]) await stack.deployPublic("compat", name, fixture(name));
+    await stack.deployPublic("compat", "deno-env-set", fixture("deno-env"));
+    await stack.configure("compat", "deno-env-set", { env: { GREETING: "hej" } });
   });
 
   afterAll(async () => {
@@ -164,10 +163,11 @@ describe("Deno compatibility: the same files under real Deno and on Isle", () =>
     }
   });
 
-  it("deno-env reads a set GREETING under Deno", async () => {
-    // TODO(env wiring): deploy with GREETING set once function env reaches isolates, and compare with Isle too.
+  it("deno-env reads a set GREETING alike under Deno and on Isle", async () => {
     const deno = await startDeno({ fixture: "deno-env", env: { GREETING: "hej" }, allowEnv: ["GREETING"] });
-    expect(JSON.parse((await ask(deno, { path: "/?who=ada" })).body)).toEqual({ greeting: "hej, ada", atStart: "hej", has: true });
+    const expected = await ask(deno, { path: "/?who=ada" });
+    expect(JSON.parse(expected.body)).toEqual({ greeting: "hej, ada", atStart: "hej", has: true });
+    expect(await ask(isleBase("deno-env-set"), { path: "/?who=ada" })).toEqual(expected);
   });
 
   it("serves the service-worker style (Isle only: Deno has no fetch events)", async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { createApp } from "./app.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
 import { CachedTargetResolver } from "./invoke/target-resolver.js";
+import { SecretBox } from "./secrets/secret-box.js";
 
 const token = "operator-token-for-tests";
 
@@ -52,7 +54,8 @@ describe("gateway app", () => {
       readiness: { database: async () => undefined, healthyAgents: () => membership.healthy().length },
       adminToken: token,
       limits: { maxUploadBytes: 64 * 1024, maxBundleBytes: 1024 * 1024 },
-      logger: createLogger({ service: "gateway", level: "silent" }),
+      logger: createLogger({ service: "gateway", level: process.env.DBG ? "error" : "silent" }),
+      secretBox: new SecretBox(randomBytes(32)),
     });
     expect((await operator("/v1/tenants", json({ name: "acme" }))).status).toBe(201);
     expect((await deploy("hello", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
@@ -82,7 +85,7 @@ describe("gateway app", () => {
       ];
       for (const [init, status, code] of cases) {
         const res = await operator("/v1/tenants", init);
-        expect(res.status).toBe(status);
+        expect(res.status, `${JSON.stringify(init)} ${await res.clone().text()}`).toBe(status);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
       }
     });

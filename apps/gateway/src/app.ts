@@ -1,18 +1,23 @@
-import { Hono } from "hono";
-import type { IsleDb } from "@isle/db";
+import type { Hono } from "hono";
+import { findApiKeyById, type IsleDb } from "@isle/db";
 import type { Logger } from "@isle/telemetry";
+import { ApiKeyVerifier } from "./auth/api-keys.js";
 import type { Membership } from "./control/membership.js";
 import type { GatewayEnv } from "./env.js";
 import type { Invoker } from "./invoke/sidecar-invoker.js";
 import type { TargetResolver } from "./invoke/target-resolver.js";
+import { apiAuth } from "./middleware/api-auth.js";
+import { maxBody } from "./middleware/body-size.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
-import { operatorAuth } from "./middleware/operator-auth.js";
 import { requestId } from "./middleware/request-id.js";
-import { registerCreateDeployment, type DeployLimits } from "./routes/deployments/create.js";
-import { registerPutFunction } from "./routes/functions/put.js";
+import { createApiApp } from "./routes/api.js";
+import type { DeployLimits } from "./routes/deployments/create.js";
+import { openApiPath } from "./routes/docs/openapi-document.js";
+import { register as registerDocs } from "./routes/docs/reference.js";
 import { registerHealth, type Readiness } from "./routes/health/health.js";
+import { registerManagement } from "./routes/index.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
-import { registerCreateTenant } from "./routes/tenants/create.js";
+import type { SecretBox } from "./secrets/secret-box.js";
 
 export interface AppDeps {
   db: IsleDb;
@@ -23,24 +28,32 @@ export interface AppDeps {
   adminToken: string;
   limits: DeployLimits;
   logger: Logger;
+  /** Seals function secrets before they are stored. */
+  secretBox: SecretBox;
+  /**
+   * Checks tenant API keys. Share one with the invoke path so a revocation here is forgotten
+   * there too; by default one reading the database with a 500 ms time to live.
+   */
+  verifier?: ApiKeyVerifier;
 }
 
 /** Builds the gateway's HTTP app from its dependencies; never listens (main.ts does). */
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
-  const app = new Hono<GatewayEnv>();
+  const app = createApiApp();
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  const verifier = deps.verifier ?? new ApiKeyVerifier((id) => findApiKeyById(deps.db, id));
 
   // Invoke routes come first: they name requests by their invocation id and
   // skip the middleware below, which is for everything else.
   registerInvoke(app, deps);
   registerHealth(app, deps.readiness);
   app.use(requestId());
+  registerDocs(app);
 
-  // Until tenant API keys exist, the management API is the operator's alone.
-  app.use("/v1/*", operatorAuth(deps.adminToken));
-  registerCreateTenant(app, deps.db);
-  registerPutFunction(app, deps.db, deps.resolver);
-  registerCreateDeployment(app, deps.db, deps.resolver, deps.limits);
+  // Every /v1 route is authorised here, before routing, so none can forget to be.
+  app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
+  app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
+  registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits });
   return app;
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import * as grpc from "@grpc/grpc-js";
-import { findActiveTarget, getArtifact, openDatabase } from "@isle/db";
+import { findActiveTarget, findApiKeyById, getArtifact, openDatabase } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
 import { createApp } from "./app.js";
+import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
 import { Membership } from "./control/membership.js";
 import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
 import { CachedTargetResolver } from "./invoke/target-resolver.js";
+import { SecretBox } from "./secrets/secret-box.js";
+import { resolveSecretsKey } from "./secrets/secrets-key.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { db } = database;
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
+  const secretsKey = resolveSecretsKey(config.secretsKey, config.dataDir);
 
   const membership = new Membership();
   const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, logger });
@@ -38,6 +42,8 @@ async function main(): Promise<void> {
     adminToken: admin.token,
     limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes },
     logger,
+    secretBox: new SecretBox(secretsKey.key),
+    verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
   });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
@@ -45,6 +51,8 @@ async function main(): Promise<void> {
       "gateway listening",
     );
     if (admin.created) logger.info("operator token created in the data directory (admin-token)");
+    // With several gateways, each generating its own key would make secrets unreadable elsewhere.
+    if (secretsKey.created) logger.warn("secrets key created in the data directory (secrets-key); set ISLE_SECRETS_KEY on every gateway to share it");
   });
 
   let stopping = false;

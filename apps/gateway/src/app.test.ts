@@ -103,7 +103,7 @@ describe("gateway app", () => {
     });
 
     it("answers 404 for another tenant's path exactly as for a missing one", async () => {
-      const a = await operator("/v1/tenants/nobody/functions/hello", { method: "PUT", ...json({}) });
+      const a = await operator("/v1/tenants/nobody/functions/hello", { ...json({}), method: "PUT" });
       expect(a.status).toBe(404);
       expect(((await a.json()) as { error: { code: string } }).error.code).toBe("not_found");
     });

@@ -64,7 +64,7 @@ export async function startTestGateway(options: { maxUploadBytes?: number } = {}
     verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
   });
 
-  const request: TestGateway["request"] = (path, init = {}, credential) => {
+  const request: TestGateway["request"] = async (path, init = {}, credential) => {
     const { json, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (credential !== undefined) headers.set("authorization", `Bearer ${credential}`);

@@ -6,6 +6,7 @@ import type { Membership } from "./control/membership.js";
 import type { GatewayEnv } from "./env.js";
 import type { Invoker } from "./invoke/sidecar-invoker.js";
 import type { TargetResolver } from "./invoke/target-resolver.js";
+import { accessLog } from "./middleware/access-log.js";
 import { apiAuth } from "./middleware/api-auth.js";
 import { maxBody } from "./middleware/body-size.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   registerDocs(app);
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.
+  app.use("/v1/*", accessLog(deps.logger));
   app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
   app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
   registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits });

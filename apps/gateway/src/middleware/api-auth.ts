@@ -54,7 +54,12 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
       return next();
     }
 
-    const tenant = isDnsLabel(tenantName) ? await findTenantByName(db, tenantName) : undefined;
+    if (!isDnsLabel(tenantName)) {
+      // The operator is told the name is malformed; a key learns nothing beyond "not yours".
+      if (principal.kind === "key") throw unauthorized();
+      throw new IsleError("validation_failed", "tenant: must be a DNS label: a-z, 0-9 and '-', at most 63 characters");
+    }
+    const tenant = await findTenantByName(db, tenantName);
     if (principal.kind === "key") {
       const { key } = principal;
       // Another tenant's path looks exactly like a bad key: no probing for tenant names.

@@ -31,6 +31,7 @@ describe("function routes", () => {
       ["/v1/tenants/acme/functions/api", { limits: { nope: 1 } }, /^limits: unknown field nope/],
       ["/v1/tenants/acme/functions/api", { env: { "1BAD": "x" } }, /^env/],
       ["/v1/tenants/acme/functions/Bad_Name", {}, /^function: must be a DNS label/],
+      ["/v1/tenants/Bad_Tenant/functions/api", {}, /^tenant: must be a DNS label/],
     ] as const) {
       const res = await gw.operator(path, { method: "PUT", json: body });
       expect(res.status, JSON.stringify(body)).toBe(400);

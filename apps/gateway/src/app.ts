@@ -54,8 +54,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.
   app.use("/v1/*", accessLog(deps.logger));
-  app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
   app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
+  // After authorisation, so a stranger's oversized request is a 401 like any other.
+  app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
   registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits });
   return app;
 }

@@ -42,6 +42,11 @@ describe("tenant routes (operator)", () => {
     }
   });
 
+  it("checks credentials before the body: an anonymous oversized request is a plain 401", async () => {
+    const res = await gw.request("/v1/tenants", { method: "POST", json: { name: "x".repeat(70 * 1024) } });
+    expect(res.status).toBe(401);
+  });
+
   it("answers conflict for a taken name", async () => {
     await gw.createTenant("taken");
     const res = await gw.operator("/v1/tenants", { method: "POST", json: { name: "taken" } });

@@ -46,8 +46,9 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
     }
     c.set("principal", principal);
 
+    // c.req.path is already percent-decoded, once, exactly as the router sees it.
     const segments = c.req.path.split("/").slice(1); // ["v1", "tenants", tenant, area, name, …]
-    const tenantName = segments[1] === "tenants" && segments.length > 3 ? decodeSegment(segments[2]) : undefined;
+    const tenantName = segments[1] === "tenants" && segments.length > 3 ? segments[2] : undefined;
     if (tenantName === undefined) {
       // Tenant administration and anything outside a tenant: the operator's alone.
       if (principal.kind !== "operator") throw unauthorized();
@@ -80,7 +81,7 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
  */
 function checkFunctionRestriction(segments: string[], method: string, functionName: string): void {
   const area = segments[3];
-  const subject = segments.length > 4 ? decodeSegment(segments[4]) : undefined;
+  const subject = segments[4];
   if (area === "functions" && subject !== undefined) {
     if (subject !== functionName) throw new IsleError("not_found", "function not found");
     return;
@@ -99,13 +100,4 @@ export function requireScope(scope: Scope): MiddlewareHandler<GatewayEnv> {
     }
     await next();
   };
-}
-
-function decodeSegment(segment: string | undefined): string | undefined {
-  if (segment === undefined) return undefined;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

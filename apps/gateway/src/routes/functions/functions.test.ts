@@ -74,6 +74,9 @@ describe("function routes", () => {
     expect(hidden.status).toBe(404);
     expect((await errorOf(hidden)).message).toBe("function not found");
     expect((await gw.request("/v1/tenants/acme/functions/bare", write, onlyApi.key)).status).toBe(404);
+    // Percent-encoding changes nothing: the check sees the path as the router does.
+    expect((await gw.request("/v1/tenants/acme/functions/%62are", {}, onlyApi.key)).status).toBe(404);
+    expect((await gw.request("/v1/tenants/%61cme/functions/%61pi", {}, onlyApi.key)).status).toBe(200);
     const listed = (await (await gw.request("/v1/tenants/acme/functions", {}, onlyApi.key)).json()) as { functions: Array<{ name: string }> };
     expect(listed.functions.map((f) => f.name)).toEqual(["api"]);
   });

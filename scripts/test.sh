@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/services.sh
 
+# Strict types, tests included.
+npx turbo run typecheck --output-logs=errors-only
+
 # The generated gRPC code must match the .proto files.
 npm run check-generated --silent -w @isle/proto
 

@@ -1,19 +1,20 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database, type NewInvocation } from "@isle/db";
+import { findApiKeyById, openDatabase, type Database, type NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createApp } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-keys.js";
-import { findStoredKey } from "./auth/key-store.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
 import { DbEnvStore } from "./control/env-store.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
+import { SecretBox } from "./secrets/secret-box.js";
 
 const token = "operator-token-for-tests";
 
@@ -49,18 +50,20 @@ describe("gateway app", () => {
     dir = mkdtempSync(join(tmpdir(), "isle-gw-"));
     database = await openDatabase({ dataDir: dir });
     const db = database.db;
+    const secretBox = new SecretBox(randomBytes(32));
     app = createApp({
       db,
-      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db), t, f), 0),
+      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db, secretBox), t, f), 0),
       membership,
       invoker,
-      verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),
+      verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
       recorder: new InvocationRecorder(async (rows) => void records.push(...rows), createLogger({ service: "t", level: "silent" }), { flushMs: 1 }),
       domain: "fn.example.test",
       readiness: { database: async () => undefined, healthyAgents: () => membership.healthy().length },
       adminToken: token,
       limits: { maxUploadBytes: 64 * 1024, maxBundleBytes: 1024 * 1024 },
-      logger: createLogger({ service: "gateway", level: "silent" }),
+      logger: createLogger({ service: "gateway", level: process.env.DBG ? "error" : "silent" }),
+      secretBox,
     });
     expect((await operator("/v1/tenants", json({ name: "acme" }))).status).toBe(201);
     expect((await deploy("hello", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
@@ -92,7 +95,7 @@ describe("gateway app", () => {
       ];
       for (const [init, status, code] of cases) {
         const res = await operator("/v1/tenants", init);
-        expect(res.status).toBe(status);
+        expect(res.status, `${JSON.stringify(init)} ${await res.clone().text()}`).toBe(status);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
       }
     });
@@ -151,7 +154,8 @@ describe("gateway app", () => {
 
     it("needs a key of the tenant for a private function, with the same 401 whatever is wrong", async () => {
       const bodies = new Set<string>();
-      for (const headers of [{}, { authorization: "Bearer nonsense" }, { "x-api-key": "isk_key_aaaaaaaaaaaaaaaaaaaa_" + "0".repeat(48) }]) {
+      const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer nonsense" }, { "x-api-key": "isk_key_aaaaaaaaaaaaaaaaaaaa_" + "0".repeat(48) }];
+      for (const headers of attempts) {
         const res = await app.request("/fn/acme/secret", { headers });
         expect(res.status).toBe(401);
         const body = (await res.json()) as { error: { code: string; message: string } };

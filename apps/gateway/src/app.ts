@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import type { IsleDb } from "@isle/db";
 import type { Logger } from "@isle/telemetry";
 import type { Membership } from "./control/membership.js";
@@ -7,20 +7,29 @@ import type { ApiKeyVerifier } from "./auth/api-keys.js";
 import type { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import type { Invoker } from "./invoke/sidecar-invoker.js";
 import type { TargetResolver } from "./invoke/target-resolver.js";
+import { accessLog } from "./middleware/access-log.js";
+import { apiAuth } from "./middleware/api-auth.js";
+import { maxBody } from "./middleware/body-size.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
-import { operatorAuth } from "./middleware/operator-auth.js";
 import { requestId } from "./middleware/request-id.js";
-import { registerCreateDeployment, type DeployLimits } from "./routes/deployments/create.js";
-import { registerPutFunction } from "./routes/functions/put.js";
+import { createApiApp } from "./routes/api.js";
+import type { DeployLimits } from "./routes/deployments/create.js";
+import { openApiPath } from "./routes/docs/openapi-document.js";
+import { register as registerDocs } from "./routes/docs/reference.js";
 import { registerHealth, type Readiness } from "./routes/health/health.js";
+import { registerManagement } from "./routes/index.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
-import { registerCreateTenant } from "./routes/tenants/create.js";
+import type { SecretBox } from "./secrets/secret-box.js";
 
 export interface AppDeps {
   db: IsleDb;
   resolver: TargetResolver;
   membership: Membership;
   invoker: Invoker;
+  /**
+   * Checks tenant API keys, for /v1 and for invokes: one instance, so a
+   * revocation on this gateway is forgotten by both at once.
+   */
   verifier: ApiKeyVerifier;
   recorder: InvocationRecorder;
   domain: string | undefined;
@@ -28,24 +37,29 @@ export interface AppDeps {
   adminToken: string;
   limits: DeployLimits;
   logger: Logger;
+  /** Seals function secrets before they are stored. */
+  secretBox: SecretBox;
 }
 
 /** Builds the gateway's HTTP app from its dependencies; never listens (main.ts does). */
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
-  const app = new Hono<GatewayEnv>();
+  const app = createApiApp();
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
+  const { verifier } = deps;
 
   // Invoke routes come first: they name requests by their invocation id and
   // skip the middleware below, which is for everything else.
   registerInvoke(app, deps);
   registerHealth(app, deps.readiness);
   app.use(requestId());
+  registerDocs(app);
 
-  // Until tenant API keys exist, the management API is the operator's alone.
-  app.use("/v1/*", operatorAuth(deps.adminToken));
-  registerCreateTenant(app, deps.db);
-  registerPutFunction(app, deps.db, deps.resolver);
-  registerCreateDeployment(app, deps.db, deps.resolver, deps.limits);
+  // Every /v1 route is authorised here, before routing, so none can forget to be.
+  app.use("/v1/*", accessLog(deps.logger));
+  app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
+  // After authorisation, so a stranger's oversized request is a 401 like any other.
+  app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
+  registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits });
   return app;
 }

@@ -14,6 +14,15 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ISLE_ADMIN_TOKEN: "short" })).toThrow(/ISLE_ADMIN_TOKEN: at least 16/);
   });
 
+  it("reads the secrets key as 32 base64 bytes, naming the key when it is wrong but not echoing it", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    expect(loadConfig({ ISLE_SECRETS_KEY: key }).secretsKey).toEqual(Buffer.alloc(32, 7));
+    expect(loadConfig({ ISLE_SECRETS_KEY: "" }).secretsKey).toBeUndefined();
+    const short = Buffer.alloc(16, 1).toString("base64");
+    expect(() => loadConfig({ ISLE_SECRETS_KEY: short })).toThrow(/ISLE_SECRETS_KEY: the base64 of exactly 32 bytes/);
+    expect(() => loadConfig({ ISLE_SECRETS_KEY: short })).not.toThrow(short);
+  });
+
   it("treats an empty DATABASE_URL as unset", () => {
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
   });

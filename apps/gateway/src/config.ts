@@ -20,6 +20,12 @@ const schema = z.object({
   /** Largest bundle after build, in megabytes. */
   ISLE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(256).default(10),
   ISLE_LOG_LEVEL: logLevel,
+  /** Base64 of 32 random bytes sealing function secrets; generated into the data directory when unset. */
+  ISLE_SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "the base64 of exactly 32 bytes (openssl rand -base64 32)")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
 });
 
 export interface GatewayConfig {
@@ -34,6 +40,8 @@ export interface GatewayConfig {
   maxUploadBytes: number;
   maxBundleBytes: number;
   logLevel: string;
+  /** The secrets key's 32 bytes, when configured. */
+  secretsKey: Buffer | undefined;
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -51,5 +59,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     maxUploadBytes: v.ISLE_MAX_UPLOAD_MB * 1024 * 1024,
     maxBundleBytes: v.ISLE_MAX_BUNDLE_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,
+    secretsKey: v.ISLE_SECRETS_KEY ? Buffer.from(v.ISLE_SECRETS_KEY, "base64") : undefined,
   };
 }

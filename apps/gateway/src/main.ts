@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import * as grpc from "@grpc/grpc-js";
-import { getArtifact, invocations, openDatabase } from "@isle/db";
+import { findApiKeyById, getArtifact, invocations, openDatabase } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
-import { ApiKeyVerifier } from "./auth/api-keys.js";
-import { findStoredKey } from "./auth/key-store.js";
-import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { createApp } from "./app.js";
+import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
 import { DbEnvStore } from "./control/env-store.js";
 import { Membership } from "./control/membership.js";
 import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
+import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
+import { SecretBox } from "./secrets/secret-box.js";
+import { resolveSecretsKey } from "./secrets/secrets-key.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -23,9 +24,13 @@ async function main(): Promise<void> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { db } = database;
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
+  const secretsKey = resolveSecretsKey(config.secretsKey, config.dataDir);
 
   const membership = new Membership();
-  const envStore = new DbEnvStore(db);
+  const secretBox = new SecretBox(secretsKey.key);
+  const envStore = new DbEnvStore(db, secretBox);
+  // One verifier for /v1 and invokes, so a revocation here is forgotten by both at once.
+  const verifier = new ApiKeyVerifier((id) => findApiKeyById(db, id));
   const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, env: envStore, logger });
   const controlPort = await new Promise<number>((done, fail) =>
     control.bindAsync(`${config.controlHost}:${config.controlPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -40,13 +45,14 @@ async function main(): Promise<void> {
     resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, envStore, tenant, fn)),
     membership,
     invoker,
-    verifier: new ApiKeyVerifier((id) => findStoredKey(db, id)),
+    verifier,
     recorder,
     domain: config.domain,
     readiness: { database: async () => void (await db.execute(sql`select 1`)), healthyAgents: () => membership.healthy().length },
     adminToken: admin.token,
     limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes },
     logger,
+    secretBox,
   });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
@@ -54,6 +60,8 @@ async function main(): Promise<void> {
       "gateway listening",
     );
     if (admin.created) logger.info("operator token created in the data directory (admin-token)");
+    // With several gateways, each generating its own key would make secrets unreadable elsewhere.
+    if (secretsKey.created) logger.warn("secrets key created in the data directory (secrets-key); set ISLE_SECRETS_KEY on every gateway to share it");
   });
 
   let stopping = false;

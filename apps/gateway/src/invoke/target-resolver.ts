@@ -49,7 +49,7 @@ export class CachedTargetResolver implements TargetResolver {
 export async function resolveTarget(db: IsleDb, env: EnvStore, tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
   const target = await findActiveTarget(db, tenantName, functionName);
   if (!target) return undefined;
-  const current = await env.current(target.tenantId, target.functionId);
-  if (!current) return undefined; // deleted between the two reads
-  return { ...target, envRef: `${target.tenantId}:${target.functionId}:${current.version}` };
+  const version = await env.version(target.tenantId, target.functionId);
+  if (!version) return undefined; // deleted between the two reads
+  return { ...target, envRef: `${target.tenantId}:${target.functionId}:${version}` };
 }

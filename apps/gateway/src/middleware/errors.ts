@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { IsleError, errorBody } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import type { GatewayEnv } from "../env.js";
@@ -30,6 +31,8 @@ export function errorHandler(logger: Logger) {
 }
 
 function isHttpException(err: Error): err is Error & { status: number } {
+  // Hono's HTTPException does not set `name`, so the class is what identifies it.
+  if (err instanceof HTTPException) return true;
   return err.name === "HTTPException" && typeof (err as { status?: unknown }).status === "number";
 }
 

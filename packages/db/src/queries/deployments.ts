@@ -79,7 +79,12 @@ export async function activateDeployment(
   );
   const [row] = await db
     .update(functions)
-    .set({ activeDeploymentId: deploymentId, updatedAt: sql`now()` })
+    .set({
+      activeDeploymentId: deploymentId,
+      // Activating the split's target ends the split: it now takes every request anyway.
+      traffic: sql`case when ${functions.traffic}->>'deploymentId' = ${deploymentId} then null else ${functions.traffic} end`,
+      updatedAt: sql`now()`,
+    })
     .where(
       and(
         eq(functions.id, functionId),
@@ -107,4 +112,19 @@ export async function listDeployments(db: IsleDb, tenantId: string, functionId: 
     .from(deployments)
     .where(and(eq(deployments.tenantId, tenantId), eq(deployments.functionId, functionId)))
     .orderBy(desc(deployments.version));
+}
+
+/** One of the function's deployments, scoped by tenant and function. */
+export async function findDeployment(
+  db: IsleDb,
+  tenantId: string,
+  functionId: string,
+  id: string,
+): Promise<Deployment | undefined> {
+  const [row] = await db
+    .select()
+    .from(deployments)
+    .where(and(eq(deployments.id, id), eq(deployments.functionId, functionId), eq(deployments.tenantId, tenantId)))
+    .limit(1);
+  return row;
 }

@@ -1,12 +1,38 @@
-export { createTenant, findTenantByName } from "./tenants.js";
-export { upsertFunction, findFunction, type FunctionSettings } from "./functions.js";
+export { createTenant, findTenantByName, findTenantById, listTenants, updateTenantQuotas, deleteTenant } from "./tenants.js";
+export {
+  upsertFunction,
+  findFunction,
+  listFunctions,
+  countFunctions,
+  deleteFunction,
+  setTrafficSplit,
+  type FunctionSettings,
+} from "./functions.js";
 export { putArtifact, getArtifact } from "./artifacts.js";
 export {
   createDeployment,
   activateDeployment,
   listDeployments,
+  findDeployment,
   type CreateDeploymentInput,
 } from "./deployments.js";
 export { findActiveTarget, type ActiveTarget } from "./targets.js";
 export { upsertAgent, markAgentSeen, type AgentRegistration } from "./agents.js";
 export { isDnsLabel, sqlStateOf } from "./pg-errors.js";
+export {
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  findApiKeyById,
+  type CreateApiKeyInput,
+  type ApiKeySummary,
+  type StoredApiKey,
+} from "./api-keys.js";
+export {
+  putFunctionSecret,
+  deleteFunctionSecret,
+  listFunctionSecretNames,
+  listFunctionSecrets,
+  type SecretSummary,
+} from "./secrets.js";
+export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";

@@ -25,6 +25,13 @@ export interface FunctionScale {
   idleSeconds?: number;
 }
 
+/** A share of requests sent to a deployment other than the active one (canary, blue/green). */
+export interface TrafficSplit {
+  deploymentId: string;
+  /** 1–99: that percentage of requests goes to `deploymentId`, the rest to the active one. */
+  percent: number;
+}
+
 /** A function: named per tenant, pointing at the deployment that serves it. */
 export const functions = pgTable(
   "functions",
@@ -42,6 +49,8 @@ export const functions = pgTable(
     // No foreign key: functions and deployments would reference each other. activateDeployment
     // only ever points it at a ready deployment of the same function and tenant.
     activeDeploymentId: text("active_deployment_id"),
+    /** Null: every request goes to the active deployment. */
+    traffic: jsonb("traffic").$type<TrafficSplit>(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },

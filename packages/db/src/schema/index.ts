@@ -5,3 +5,4 @@ export * from "./artifacts.js";
 export * from "./deployments.js";
 export * from "./invocations.js";
 export * from "./agents.js";
+export * from "./function-secrets.js";

@@ -1,58 +1,72 @@
-import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { activateDeployment, createDeployment, putArtifact, upsertFunction, type IsleDb } from "@isle/db";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { activateDeployment, createDeployment, putArtifact } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import { bundleFunction } from "../../control/build/bundle.js";
 import type { SourceFile } from "../../control/build/source-files.js";
+import { extractTarGz } from "../../control/build/tar.js";
 import type { GatewayEnv } from "../../env.js";
-import type { TargetResolver } from "../../invoke/target-resolver.js";
-import { isDnsLabel } from "../../names.js";
-import { requireTenant } from "../tenant-lookup.js";
+import { maxBody } from "../../middleware/body-size.js";
+import { bearer, errors, functionParams, jsonResponse, type ApiApp, type ApiDeps } from "../api.js";
+import { saveFunction } from "../functions/views.js";
 
 export interface DeployLimits {
   maxUploadBytes: number;
   maxBundleBytes: number;
 }
 
-/**
- * `POST /v1/tenants/:tenant/functions/:function/deployments`, multipart: one
- * part per file, the part's filename its relative path; optional fields
- * `entry` and `message`. Builds, stores the artifact, records the version and
- * makes it active → 201 `{ id, version, status }`. A failed build changes
- * nothing: the active version keeps serving.
- */
-export function registerCreateDeployment(app: Hono<GatewayEnv>, db: IsleDb, resolver: TargetResolver, limits: DeployLimits): void {
-  app.post(
-    "/v1/tenants/:tenant/functions/:function/deployments",
-    bodyLimit({
-      maxSize: limits.maxUploadBytes,
-      onError: () => {
-        throw new IsleError("payload_too_large", `the upload is over ${limits.maxUploadBytes} bytes`);
-      },
-    }),
-    async (c) => {
-      const tenant = await requireTenant(db, c.req.param("tenant"));
-      const name = c.req.param("function");
-      if (!isDnsLabel(name)) throw new IsleError("validation_failed", "function name must be a DNS label");
-      if (!(c.req.header("content-type") ?? "").startsWith("multipart/form-data")) {
-        throw new IsleError("bad_request", "send the sources as multipart/form-data, one part per file");
-      }
-      const form = await c.req.parseBody({ all: true }).catch(() => {
-        throw new IsleError("bad_request", "the multipart body is malformed");
-      });
-      const files: SourceFile[] = [];
-      let entry: string | undefined;
-      let message: string | undefined;
-      for (const [field, value] of Object.entries(form)) {
-        for (const part of Array.isArray(value) ? value : [value]) {
-          if (typeof part !== "string") files.push({ path: part.name, content: new Uint8Array(await part.arrayBuffer()) });
-          else if (field === "entry") entry = part;
-          else if (field === "message") message = part.slice(0, 1000);
-        }
-      }
+const maxArchiveFiles = 1000;
 
-      const built = await bundleFunction({ files, entry, maxBundleBytes: limits.maxBundleBytes });
-      const fn = await upsertFunction(db, tenant.id, name, {});
+export const route = createRoute({
+  method: "post",
+  path: "/v1/tenants/{tenant}/functions/{function}/deployments",
+  tags: ["deployments"],
+  summary: "Deploy a new version (deploy): build, store, activate",
+  description:
+    "Either `multipart/form-data` with one part per file (the part's filename is its relative path) and optional fields " +
+    "`entry` and `message`, or an `application/gzip` tar of the function's directory with `entry` and `message` in the query.",
+  security: bearer,
+  request: {
+    params: functionParams,
+    query: z.object({ entry: z.string().max(512).optional(), message: z.string().max(1000).optional() }),
+    // Plain schemas, not zod: the handler reads the upload itself (multipart or tar.gz).
+    body: {
+      required: true,
+      content: {
+        "multipart/form-data": {
+          schema: { type: "object", properties: { file: { type: "array", items: { type: "string", format: "binary" } }, entry: { type: "string" }, message: { type: "string" } } },
+        },
+        "application/gzip": { schema: { type: "string", format: "binary" } },
+      },
+    },
+  },
+  responses: {
+    201: jsonResponse(
+      z.object({ id: z.string(), version: z.number().int(), status: z.string(), artifactHash: z.string() }).openapi("NewDeployment"),
+      "Built and active",
+    ),
+    ...errors(409, 413, 422),
+  },
+});
+
+/**
+ * `POST /v1/tenants/:tenant/functions/:function/deployments` → 201 `{ id, version, status }`
+ * once the new version is active. A failed build changes nothing: the active version keeps
+ * serving.
+ */
+export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
+  app.openapi(
+    { ...route, middleware: [maxBody(limits.maxUploadBytes)] },
+    async (c) => {
+      const tenant = c.get("tenant");
+      const { function: name } = c.req.valid("param");
+      const query = c.req.valid("query");
+      const upload = await readUpload(c, limits.maxUploadBytes);
+      const entry = upload.entry ?? query.entry;
+      const message = (upload.message ?? query.message)?.slice(0, 1000);
+
+      const built = await bundleFunction({ files: upload.files, entry, maxBundleBytes: limits.maxBundleBytes });
+      const fn = await saveFunction(db, tenant, name, {});
       await putArtifact(db, built.hash, built.bytes);
       const deployment = await createDeployment(db, {
         tenantId: tenant.id,
@@ -66,4 +80,33 @@ export function registerCreateDeployment(app: Hono<GatewayEnv>, db: IsleDb, reso
       return c.json({ id: deployment.id, version: deployment.version, status: deployment.status, artifactHash: built.hash }, 201);
     },
   );
+}
+
+interface Upload {
+  files: SourceFile[];
+  entry?: string | undefined;
+  message?: string | undefined;
+}
+
+async function readUpload(c: Context<GatewayEnv>, maxUploadBytes: number): Promise<Upload> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "application/gzip" || type === "application/x-gzip" || type === "application/x-tar+gzip") {
+    const archive = new Uint8Array(await c.req.arrayBuffer());
+    return { files: extractTarGz(archive, { maxUnpackedBytes: maxUploadBytes, maxFiles: maxArchiveFiles }) };
+  }
+  if (type !== "multipart/form-data") {
+    throw new IsleError("bad_request", "send the sources as multipart/form-data (one part per file) or as an application/gzip tar");
+  }
+  const form = await c.req.parseBody({ all: true }).catch(() => {
+    throw new IsleError("bad_request", "the multipart body is malformed");
+  });
+  const upload: Upload = { files: [] };
+  for (const [field, value] of Object.entries(form)) {
+    for (const part of Array.isArray(value) ? value : [value]) {
+      if (typeof part !== "string") upload.files.push({ path: part.name, content: new Uint8Array(await part.arrayBuffer()) });
+      else if (field === "entry") upload.entry = part;
+      else if (field === "message") upload.message = part;
+    }
+  }
+  return upload;
 }

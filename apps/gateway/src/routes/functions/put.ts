@@ -1,58 +1,31 @@
-import type { Hono } from "hono";
-import { z } from "zod";
-import { upsertFunction, type IsleDb } from "@isle/db";
-import { IsleError } from "@isle/errors";
-import type { GatewayEnv } from "../../env.js";
-import type { TargetResolver } from "../../invoke/target-resolver.js";
-import { isDnsLabel } from "../../names.js";
-import { readJson } from "../json-body.js";
-import { requireTenant } from "../tenant-lookup.js";
+import { createRoute } from "@hono/zod-openapi";
+import { smallBody } from "../../middleware/body-size.js";
+import { bearer, errors, functionParams, jsonResponse, type ApiApp, type ApiDeps } from "../api.js";
+import { functionSchema, functionSettingsSchema, functionView, saveFunction } from "./views.js";
 
-const limits = z.strictObject({
-  timeoutMs: z.number().int().min(100).max(15 * 60_000).optional(),
-  cpuMs: z.number().int().min(1).max(15 * 60_000).optional(),
-  memoryMb: z.number().int().min(16).max(8192).optional(),
-  maxRequestBytes: z.number().int().min(0).optional(),
-  maxResponseBytes: z.number().int().min(0).optional(),
-  subrequests: z.number().int().min(0).max(10_000).optional(),
+export const route = createRoute({
+  method: "put",
+  path: "/v1/tenants/{tenant}/functions/{function}",
+  tags: ["functions"],
+  summary: "Create or update a function (deploy)",
+  security: bearer,
+  middleware: [smallBody] as const,
+  request: {
+    params: functionParams,
+    body: { required: false, content: { "application/json": { schema: functionSettingsSchema } } },
+  },
+  responses: { 200: jsonResponse(functionSchema, "The function as stored"), ...errors(409, 413) },
 });
 
-const scale = z.strictObject({
-  min: z.number().int().min(0).max(1000).optional(),
-  max: z.number().int().min(0).max(1000).optional(),
-  targetConcurrency: z.number().int().min(1).max(10_000).optional(),
-  idleSeconds: z.number().int().min(0).max(86_400).optional(),
-});
-
-export const putFunctionBody = z.strictObject({
-  runtime: z.enum(["workerd", "container"]).optional(),
-  visibility: z.enum(["private", "public"]).optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "env names are identifiers"), z.string()).optional(),
-  limits: limits.optional(),
-  scale: scale.optional(),
-});
-
-/** `PUT /v1/tenants/:tenant/functions/:function` → 200 the function (created when missing). */
-export function registerPutFunction(app: Hono<GatewayEnv>, db: IsleDb, resolver: TargetResolver): void {
-  app.put("/v1/tenants/:tenant/functions/:function", async (c) => {
-    const tenant = await requireTenant(db, c.req.param("tenant"));
-    const name = c.req.param("function");
-    if (!isDnsLabel(name)) throw new IsleError("validation_failed", "function name must be a DNS label");
-    const settings = await readJson(c, putFunctionBody);
-    const fn = await upsertFunction(db, tenant.id, name, settings);
+/** `PUT /v1/tenants/:tenant/functions/:function` → 200 the function (created when missing, `private` by default). */
+export function register(app: ApiApp, { db, resolver }: ApiDeps): void {
+  app.openapi(route, async (c) => {
+    const tenant = c.get("tenant");
+    const { function: name } = c.req.valid("param");
+    // An empty body is allowed (create with defaults); zod-openapi then skips the validator.
+    const settings = (c.req.valid("json") as typeof functionSettingsSchema._output | undefined) ?? {};
+    const fn = await saveFunction(db, tenant, name, settings);
     resolver.invalidate(tenant.name, fn.name);
-    return c.json(
-      {
-        id: fn.id,
-        name: fn.name,
-        runtime: fn.runtime,
-        visibility: fn.visibility,
-        env: fn.env,
-        limits: fn.limits,
-        scale: fn.scale,
-        activeDeploymentId: fn.activeDeploymentId,
-      },
-      200,
-    );
+    return c.json(functionView(fn), 200);
   });
 }

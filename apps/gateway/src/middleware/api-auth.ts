@@ -1,0 +1,103 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { findTenantByName, type IsleDb } from "@isle/db";
+import { IsleError } from "@isle/errors";
+import { hasScope, presentedCredential, type ApiKeyVerifier, type Scope } from "../auth/api-keys.js";
+import type { GatewayEnv, Principal } from "../env.js";
+import { isDnsLabel } from "../names.js";
+
+export interface ApiAuthOptions {
+  adminToken: string;
+  verifier: ApiKeyVerifier;
+  db: IsleDb;
+  /** Paths under /v1 anyone may read (the OpenAPI document). */
+  publicPaths?: readonly string[];
+}
+
+/** The one answer for every credential problem, so a caller learns nothing about why. */
+export const unauthorized = () => new IsleError("unauthorized", "a valid operator token or API key is required");
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * Authorises every /v1 request before any route sees it, failing closed so a new route
+ * cannot forget: the operator may do anything; an API key may only act under
+ * `/v1/tenants/<its tenant>/…`, with at least `read` for GET/HEAD and `deploy` otherwise
+ * (routes may ask for more with requireScope), and, when restricted to a function, only on
+ * that function's paths or on the tenant's function and invocation lists (which routes
+ * filter). Every credential failure — missing, malformed, unknown, expired, revoked,
+ * another tenant's — is the same 401; a real key lacking a scope is 403.
+ */
+export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthOptions): MiddlewareHandler<GatewayEnv> {
+  const operatorDigest = digest(adminToken);
+  const isOperator = (credential: string) => timingSafeEqual(digest(credential), operatorDigest);
+
+  return async function apiAuthMiddleware(c, next) {
+    if (publicPaths.includes(c.req.path)) return next();
+    const credential = presentedCredential(c.req.header("authorization"), c.req.header("x-api-key"));
+    if (!credential) throw unauthorized();
+
+    let principal: Principal;
+    if (isOperator(credential)) principal = { kind: "operator" };
+    else {
+      const key = await verifier.verify(credential);
+      if (!key) throw unauthorized();
+      principal = { kind: "key", key };
+    }
+    c.set("principal", principal);
+
+    // c.req.path is already percent-decoded, once, exactly as the router sees it.
+    const segments = c.req.path.split("/").slice(1); // ["v1", "tenants", tenant, area, name, …]
+    const tenantName = segments[1] === "tenants" && segments.length > 3 ? segments[2] : undefined;
+    if (tenantName === undefined) {
+      // Tenant administration and anything outside a tenant: the operator's alone.
+      if (principal.kind !== "operator") throw unauthorized();
+      return next();
+    }
+
+    if (!isDnsLabel(tenantName)) {
+      // The operator is told the name is malformed; a key learns nothing beyond "not yours".
+      if (principal.kind === "key") throw unauthorized();
+      throw new IsleError("validation_failed", "tenant: must be a DNS label: a-z, 0-9 and '-', at most 63 characters");
+    }
+    const tenant = await findTenantByName(db, tenantName);
+    if (principal.kind === "key") {
+      const { key } = principal;
+      // Another tenant's path looks exactly like a bad key: no probing for tenant names.
+      if (!tenant || tenant.id !== key.tenantId) throw unauthorized();
+      const needed: Scope = c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "deploy";
+      if (!hasScope(key, needed)) throw new IsleError("forbidden", `this key lacks the "${needed}" scope`);
+      if (key.functionName !== null) checkFunctionRestriction(segments, c.req.method, key.functionName);
+    }
+    if (!tenant) throw new IsleError("not_found", "tenant not found");
+    c.set("tenant", tenant);
+    return next();
+  };
+}
+
+/**
+ * A key restricted to one function sees that function's paths as if no other existed, and may
+ * list functions and invocations (routes narrow those lists to its function).
+ */
+function checkFunctionRestriction(segments: string[], method: string, functionName: string): void {
+  const area = segments[3];
+  const subject = segments[4];
+  if (area === "functions" && subject !== undefined) {
+    if (subject !== functionName) throw new IsleError("not_found", "function not found");
+    return;
+  }
+  const listing = method === "GET" && (area === "functions" || area === "invocations");
+  if (!listing) throw new IsleError("forbidden", "this key is restricted to one function");
+}
+
+/** Route-level check for scopes above the default (keys and secrets need `admin`). */
+export function requireScope(scope: Scope): MiddlewareHandler<GatewayEnv> {
+  return async function requireScopeMiddleware(c, next) {
+    const principal = c.get("principal");
+    if (!principal) throw unauthorized(); // a route mounted outside /v1 by mistake fails closed
+    if (principal.kind === "key" && !hasScope(principal.key, scope)) {
+      throw new IsleError("forbidden", `this key lacks the "${scope}" scope`);
+    }
+    await next();
+  };
+}

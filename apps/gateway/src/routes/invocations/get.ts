@@ -1,0 +1,33 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { findFunction, findInvocation } from "@isle/db";
+import { IsleError } from "@isle/errors";
+import { bearer, errors, jsonResponse, tenantParam, type ApiApp, type ApiDeps } from "../api.js";
+import { invocationSchema, invocationView, logLineSchema } from "./views.js";
+
+export const route = createRoute({
+  method: "get",
+  path: "/v1/tenants/{tenant}/invocations/{id}",
+  tags: ["invocations"],
+  summary: "Get one invocation record with its logs (read)",
+  security: bearer,
+  request: { params: tenantParam.extend({ id: z.string().max(64).openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: {
+    200: jsonResponse(invocationSchema.extend({ logs: z.array(logLineSchema) }), "The record"),
+    ...errors(),
+  },
+});
+
+/** `GET /v1/tenants/:tenant/invocations/:id`. */
+export function register(app: ApiApp, { db }: ApiDeps): void {
+  app.openapi(route, async (c) => {
+    const tenant = c.get("tenant");
+    const record = await findInvocation(db, tenant.id, c.req.valid("param").id);
+    const principal = c.get("principal");
+    if (record && principal.kind === "key" && principal.key.functionName !== null) {
+      const fn = await findFunction(db, tenant.id, principal.key.functionName);
+      if (fn?.id !== record.functionId) throw new IsleError("not_found", "invocation not found");
+    }
+    if (!record) throw new IsleError("not_found", "invocation not found");
+    return c.json({ ...invocationView(record), logs: record.logs }, 200);
+  });
+}

@@ -1,0 +1,58 @@
+import { z } from "@hono/zod-openapi";
+import type { Invocation, InvocationCursor } from "@isle/db";
+import { IsleError } from "@isle/errors";
+
+export const invocationSchema = z
+  .object({
+    id: z.string(),
+    functionId: z.string(),
+    deploymentId: z.string().nullable(),
+    agentId: z.string().nullable(),
+    mode: z.string(),
+    trigger: z.string(),
+    status: z.string(),
+    httpStatus: z.number().int().nullable(),
+    attempt: z.number().int(),
+    coldStart: z.boolean(),
+    errorCode: z.string().nullable(),
+    startedAt: z.string(),
+    durationMs: z.number().int().nullable(),
+  })
+  .openapi("Invocation");
+
+export const logLineSchema = z.object({ at: z.string(), level: z.string(), message: z.string() });
+
+/** An invocation record as listed (without its logs, which can be long). */
+export function invocationView(r: Invocation) {
+  return {
+    id: r.id,
+    functionId: r.functionId,
+    deploymentId: r.deploymentId,
+    agentId: r.agentId,
+    mode: r.mode,
+    trigger: r.trigger,
+    status: r.status,
+    httpStatus: r.httpStatus,
+    attempt: r.attempt,
+    coldStart: r.coldStart,
+    errorCode: r.errorCode,
+    startedAt: r.startedAt.toISOString(),
+    durationMs: r.durationMs,
+  };
+}
+
+/** Cursors are opaque to clients: base64url of the last row's start time and id. */
+export function encodeCursor(cursor: InvocationCursor): string {
+  return Buffer.from(JSON.stringify([cursor.startedAt.toISOString(), cursor.id])).toString("base64url");
+}
+
+export function decodeCursor(text: string): InvocationCursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
+    const startedAt = new Date(String(at));
+    if (typeof id === "string" && !Number.isNaN(startedAt.getTime())) return { startedAt, id };
+  } catch {
+    // fall through to the one answer below
+  }
+  throw new IsleError("validation_failed", "cursor: not a cursor this API returned");
+}

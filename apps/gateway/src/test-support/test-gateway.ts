@@ -1,0 +1,109 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { findApiKeyById, openDatabase, type Database } from "@isle/db";
+import { createLogger } from "@isle/telemetry";
+import { createApp } from "../app.js";
+import { ApiKeyVerifier } from "../auth/api-keys.js";
+import { Membership } from "../control/membership.js";
+import { DbEnvStore } from "../control/env-store.js";
+import { InvocationRecorder } from "../invoke/invocation-recorder.js";
+import { CachedTargetResolver, resolveTarget } from "../invoke/target-resolver.js";
+import { SecretBox } from "../secrets/secret-box.js";
+
+/** The operator token of every test gateway. */
+export const operatorToken = "operator-token-for-route-tests";
+
+/**
+ * A gateway app over a fresh PGlite database, with no agents (management routes only), its
+ * log lines captured, and helpers that speak the API as the operator or as a key.
+ */
+export interface TestGateway {
+  app: ReturnType<typeof createApp>;
+  database: Database;
+  secretBox: SecretBox;
+  /** Every line the gateway logged, raw JSON. */
+  logs: string[];
+  /** Sends a request with `credential` as Bearer (none when undefined). */
+  request(path: string, init?: RequestInit & { json?: unknown }, credential?: string): Promise<Response>;
+  operator(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  createTenant(name: string): Promise<{ id: string; name: string }>;
+  createKey(tenant: string, body: Record<string, unknown>): Promise<{ id: string; key: string }>;
+  /** Multipart deploy of `files` (path → source). */
+  deploy(tenant: string, fn: string, files: Record<string, string>, credential?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(options: { maxUploadBytes?: number } = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
+  const database = await openDatabase({ dataDir: dir });
+  const db = database.db;
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const membership = new Membership();
+  const secretBox = new SecretBox(randomBytes(32));
+  const logger = createLogger({ service: "gateway", level: "debug", destination });
+  const app = createApp({
+    db,
+    resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db, secretBox), t, f), 0),
+    membership,
+    invoker: {
+      invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined }) }),
+      close: () => undefined,
+    },
+    recorder: new InvocationRecorder(async () => undefined, logger),
+    domain: undefined,
+    readiness: { database: async () => undefined, healthyAgents: () => 0 },
+    adminToken: operatorToken,
+    limits: { maxUploadBytes: options.maxUploadBytes ?? 256 * 1024, maxBundleBytes: 1024 * 1024 },
+    logger,
+    secretBox,
+    verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
+  });
+
+  const request: TestGateway["request"] = async (path, init = {}, credential) => {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (credential !== undefined) headers.set("authorization", `Bearer ${credential}`);
+    if (json !== undefined) headers.set("content-type", "application/json");
+    return app.request(path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  };
+  const operator: TestGateway["operator"] = (path, init) => request(path, init, operatorToken);
+  const expect201 = async <T>(res: Response, what: string): Promise<T> => {
+    if (res.status !== 201) throw new Error(`${what}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+
+  return {
+    app,
+    database,
+    secretBox,
+    logs,
+    request,
+    operator,
+    createTenant: async (name) => expect201(await operator("/v1/tenants", { method: "POST", json: { name } }), `tenant ${name}`),
+    createKey: async (tenant, body) =>
+      expect201(await operator(`/v1/tenants/${tenant}/keys`, { method: "POST", json: body }), `key for ${tenant}`),
+    deploy: (tenant, fn, files, credential = operatorToken) => {
+      const form = new FormData();
+      for (const [path, text] of Object.entries(files)) form.append("file", new Blob([text]), path);
+      return request(`/v1/tenants/${tenant}/functions/${fn}/deployments`, { method: "POST", body: form }, credential);
+    },
+    close: async () => {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The error body of a response. */
+export async function errorOf(res: Response): Promise<{ code: string; message: string; requestId: string }> {
+  return ((await res.json()) as { error: { code: string; message: string; requestId: string } }).error;
+}

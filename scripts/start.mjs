@@ -3,7 +3,7 @@
 // and its workerd pool — on embedded defaults, then deploys a demo function
 // and prints how to call it. Ctrl-C stops every process it started.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Supervisor } from "./lib/supervise.mjs";
@@ -32,6 +32,21 @@ async function waitFor(url, timeoutMs) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+}
+
+/** The demo tenant's key: made once, kept in the data directory (mode 0600) and printed at every start. */
+async function demoKey(base, token) {
+  const file = join(dataDir, "demo-key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const res = await fetch(`${base}/v1/tenants/demo/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "demo", scopes: ["invoke", "deploy", "read"] }),
+  });
+  if (res.status !== 201) throw new Error(`creating the demo key: ${res.status} ${await res.text()}`);
+  const { key } = await res.json();
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 async function deployDemo(base, token) {
@@ -94,11 +109,14 @@ async function main() {
     await waitFor(`${base}/readyz`, 60_000);
     const token = env.ISLE_ADMIN_TOKEN ?? readFileSync(join(dataDir, "admin-token"), "utf8").trim();
     await deployDemo(base, token);
+    const key = await demoKey(base, token);
     log("");
     log(`Isle is running at ${base}`);
-    log(`  operator token: ${token}`);
-    log(`  demo function:  curl '${base}/fn/demo/hello?name=isle'`);
-    log(`  data directory: ${dataDir}`);
+    log(`  operator token:  ${token}`);
+    log(`  demo tenant key: ${key}  (tenant "demo": invoke, deploy, read)`);
+    log(`  demo function:   curl '${base}/fn/demo/hello?name=isle'`);
+    log(`  API reference:   ${base}/docs`);
+    log(`  data directory:  ${dataDir}`);
     log("Press Ctrl-C to stop.");
     log("");
   } catch (err) {

@@ -49,7 +49,10 @@ describe("npm start", () => {
     const { proc, output, port } = await startIsle(dataDir);
     const url = /curl '([^']+)'/.exec(output())?.[1];
     expect(url).toBe(`http://127.0.0.1:${port}/fn/demo/hello?name=isle`);
-    expect(output()).toMatch(/operator token: isle_admin_\S{20,}/);
+    expect(output()).toMatch(/operator token: +isle_admin_\S{20,}/);
+    const key = /demo tenant key: +(isk_\S+)/.exec(output())?.[1];
+    const list = await fetch(`http://127.0.0.1:${port}/v1/tenants/demo/functions`, { headers: { authorization: `Bearer ${key}` } });
+    expect(list.status).toBe(200);
     const res = await fetch(url!);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { message: string }).message).toBe("Hello, isle!");

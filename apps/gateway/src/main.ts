@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { findApiKeyById, getArtifact, invocations, openDatabase } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     domain: config.domain,
     readiness: { database: async () => void (await db.execute(sql`select 1`)), healthyAgents: () => membership.healthy().length },
     adminToken: admin.token,
-    limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes },
+    limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") },
     logger,
     secretBox,
   });

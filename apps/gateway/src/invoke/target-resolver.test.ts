@@ -10,6 +10,8 @@ const target = (version: number): InvokeTarget => ({
   runtime: "workerd",
   entry: "index.ts",
   envRef: "ten_1:fn_1:v1",
+  traffic: null,
+  canary: undefined,
   deploymentId: `dep_${version}`,
   artifactHash: "a".repeat(64),
   version,

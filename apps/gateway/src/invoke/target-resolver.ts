@@ -1,10 +1,12 @@
-import { findActiveTarget, type ActiveTarget, type IsleDb } from "@isle/db";
+import { findActiveTarget, findDeployment, type ActiveTarget, type IsleDb } from "@isle/db";
 import type { EnvStore } from "../control/env-store.js";
 
 /** The active deployment a request for tenant/function runs, and the reference of its env. */
 export type InvokeTarget = ActiveTarget & {
   /** `tenantId:functionId:envVersion`: agents fetch the env by it; isolates are keyed by it. */
   envRef: string;
+  /** The other side of a traffic split: this share of requests runs that deployment. */
+  canary: { deploymentId: string; artifactHash: string; percent: number } | undefined;
 };
 
 /** Finds what a request should run; undefined when the tenant or function does not exist. */
@@ -51,5 +53,10 @@ export async function resolveTarget(db: IsleDb, env: EnvStore, tenantName: strin
   if (!target) return undefined;
   const version = await env.version(target.tenantId, target.functionId);
   if (!version) return undefined; // deleted between the two reads
-  return { ...target, envRef: `${target.tenantId}:${target.functionId}:${version}` };
+  let canary: InvokeTarget["canary"];
+  if (target.traffic) {
+    const split = await findDeployment(db, target.tenantId, target.functionId, target.traffic.deploymentId);
+    if (split?.status === "ready") canary = { deploymentId: split.id, artifactHash: split.artifactHash, percent: target.traffic.percent };
+  }
+  return { ...target, envRef: `${target.tenantId}:${target.functionId}:${version}`, canary };
 }

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { deployments } from "../schema/deployments.js";
-import { functions, type FunctionLimits, type FunctionRuntime, type FunctionVisibility } from "../schema/functions.js";
+import { functions, type FunctionLimits, type TrafficSplit, type FunctionRuntime, type FunctionVisibility } from "../schema/functions.js";
 import { tenants } from "../schema/tenants.js";
 
 /** Everything the invoke path needs to route a request to the live version of a function. */
@@ -13,6 +13,8 @@ export interface ActiveTarget {
   runtime: FunctionRuntime;
   visibility: FunctionVisibility;
   limits: FunctionLimits;
+  /** A share of requests for another ready deployment, when a traffic split is set. */
+  traffic: TrafficSplit | null;
   deploymentId: string;
   artifactHash: string;
   /** The bundle's entry module. */
@@ -40,6 +42,7 @@ export async function findActiveTarget(
       runtime: functions.runtime,
       visibility: functions.visibility,
       limits: functions.limits,
+      traffic: functions.traffic,
       deploymentId: deployments.id,
       artifactHash: deployments.artifactHash,
       entry: deployments.entry,

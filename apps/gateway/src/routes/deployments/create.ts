@@ -13,6 +13,8 @@ import { saveFunction } from "../functions/views.js";
 export interface DeployLimits {
   maxUploadBytes: number;
   maxBundleBytes: number;
+  /** Where builds keep npm packages between deploys (under the data directory). */
+  buildCacheDir?: string | undefined;
 }
 
 const maxArchiveFiles = 1000;
@@ -65,7 +67,7 @@ export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
       const entry = upload.entry ?? query.entry;
       const message = (upload.message ?? query.message)?.slice(0, 1000);
 
-      const built = await bundleFunction({ files: upload.files, entry, maxBundleBytes: limits.maxBundleBytes });
+      const built = await bundleFunction({ files: upload.files, entry, maxBundleBytes: limits.maxBundleBytes, cacheDir: limits.buildCacheDir });
       const fn = await saveFunction(db, tenant, name, {});
       await putArtifact(db, built.hash, built.bytes);
       const deployment = await createDeployment(db, {

@@ -13,6 +13,7 @@ import { parseFunctionHost } from "./host-route.js";
 import { incomingParts } from "./incoming.js";
 import { authorizeInvoke } from "./invoke-auth.js";
 import { buildRequestHead, functionPath } from "./request-head.js";
+import { chooseDeployment } from "./traffic.js";
 
 export interface InvokeDeps {
   resolver: TargetResolver;
@@ -46,8 +47,9 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     await authorizeInvoke(target, { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, verifier);
 
     const started = Date.now();
+    const chosen = chooseDeployment(target, Math.random());
     const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) =>
-      recorder.record(invocationRecord(target, invocationId, started, httpStatus, errorCode, coldStart, agentId));
+      recorder.record(invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId));
 
     const agent = membership.pick();
     if (!agent) {
@@ -57,7 +59,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const url = new URL(c.req.url);
     const incoming = incomingParts(c);
     const head = buildRequestHead({
-      target,
+      target: { ...target, ...chosen },
       invocationId,
       method: c.req.method,
       path,
@@ -93,6 +95,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
 
 function invocationRecord(
   target: InvokeTarget,
+  deploymentId: string,
   id: string,
   started: number,
   httpStatus: number,
@@ -104,7 +107,7 @@ function invocationRecord(
     id,
     tenantId: target.tenantId,
     functionId: target.functionId,
-    deploymentId: target.deploymentId,
+    deploymentId,
     agentId,
     mode: "sync" as const,
     trigger: "http",

@@ -10,6 +10,8 @@ const target = {
   runtime: "workerd" as const,
   entry: "index.ts",
   envRef: "ten_1:fn_1:v1",
+  traffic: null,
+  canary: undefined,
   deploymentId: "dep_1",
   artifactHash: "a".repeat(64),
   version: 1,

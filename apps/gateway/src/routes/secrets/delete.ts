@@ -18,12 +18,13 @@ export const route = createRoute({
 });
 
 /** `DELETE /v1/tenants/:tenant/functions/:function/secrets/:name` → 204. */
-export function register(app: ApiApp, { db }: ApiDeps): void {
+export function register(app: ApiApp, { db, resolver }: ApiDeps): void {
   app.openapi(route, async (c) => {
     const tenant = c.get("tenant");
     const { function: fnName, name } = c.req.valid("param");
     const fn = await requireFunction(db, tenant, fnName);
     if (!(await deleteFunctionSecret(db, tenant.id, fn.id, name))) throw new IsleError("not_found", "secret not found");
+    resolver.invalidate(tenant.name, fn.name);
     return c.body(null, 204);
   });
 }

@@ -26,7 +26,7 @@ export const route = createRoute({
 });
 
 /** `PUT /v1/tenants/:tenant/functions/:function/secrets/:name`: sealed with AES-256-GCM before storing. */
-export function register(app: ApiApp, { db, secretBox }: ApiDeps): void {
+export function register(app: ApiApp, { db, secretBox, resolver }: ApiDeps): void {
   app.openapi(route, async (c) => {
     const tenant = c.get("tenant");
     const { function: fnName, name } = c.req.valid("param");
@@ -40,6 +40,8 @@ export function register(app: ApiApp, { db, secretBox }: ApiDeps): void {
       throw new IsleError("validation_failed", "the secret's value must be UTF-8 text");
     }
     const created = await putFunctionSecret(db, tenant.id, fn.id, name, secretBox.seal(value));
+    // The env version changed: the next invoke here must pick the new isolate.
+    resolver.invalidate(tenant.name, fn.name);
     return c.json({ name, created }, 200);
   });
 }

@@ -71,6 +71,7 @@ describe.each(drivers)("deployments (%s)", (driver) => {
       runtime: "workerd",
       visibility: "private",
       limits: {},
+      traffic: null,
       deploymentId: v2.id,
       artifactHash,
       entry: "index.js",

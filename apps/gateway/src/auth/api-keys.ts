@@ -1,19 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { StoredApiKey } from "@isle/db";
 
 /** What a key may do. `admin` implies every other scope within its tenant. */
 export type Scope = "invoke" | "deploy" | "read" | "admin";
 export const scopes: readonly Scope[] = ["invoke", "deploy", "read", "admin"];
 
 /** A key as stored: only a SHA-256 of its secret, never the secret. */
-export interface StoredKey {
-  id: string;
-  tenantId: string;
-  secretHash: string;
-  scopes: string[];
-  functionName: string | null;
-  expiresAt: Date | null;
-  revokedAt: Date | null;
-}
+export type StoredKey = StoredApiKey;
 
 /** A key that checked out, as the rest of the gateway sees it. */
 export interface VerifiedKey {

@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { IsleError } from "@isle/errors";
 import { decodeArtifact } from "@isle/proto";
 import { bundleFunction } from "./bundle.js";
+import { failure, file } from "./test-helpers.js";
 
-const file = (path: string, text: string) => ({ path, content: Buffer.from(text) });
 const limit = 1024 * 1024;
-
-async function failure(promise: Promise<unknown>): Promise<IsleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(IsleError);
-  return err as IsleError;
-}
 
 describe("bundleFunction", () => {
   it("bundles several TypeScript modules into one ES module", async () => {

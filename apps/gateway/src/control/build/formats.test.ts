@@ -1,14 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { IsleError } from "@isle/errors";
 import { decodeArtifact } from "@isle/proto";
 import { bundleFunction } from "./bundle.js";
-import { loadArtifact } from "./test-helpers.js";
+import { failure, file, loadArtifact } from "./test-helpers.js";
 
 const fixturesDir = resolve(import.meta.dirname, "../../../../../test/fixtures/functions");
 const limit = 1024 * 1024;
-const file = (path: string, text: string) => ({ path, content: Buffer.from(text) });
 const client = { "x-isle-client-ip": "203.0.113.7" };
 
 /** The files of a fixture function, as an upload. */
@@ -29,15 +27,6 @@ function fixture(name: string) {
 async function load(files: { path: string; content: Buffer }[], env: Record<string, string> = {}) {
   const built = await bundleFunction({ files, maxBundleBytes: limit });
   return loadArtifact(built.bytes, env);
-}
-
-async function failure(promise: Promise<unknown>): Promise<IsleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(IsleError);
-  return err as IsleError;
 }
 
 describe("handler styles", () => {

@@ -2,9 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { IsleError } from "@isle/errors";
 import { bundleFunction } from "./bundle.js";
-import { loadArtifact } from "./test-helpers.js";
+import { failure, file, loadArtifact } from "./test-helpers.js";
 
 // These tests install real packages from the npm registry into a cache of their own.
 const cacheRoot = mkdtempSync(join(tmpdir(), "isle-npm-test-"));
@@ -12,18 +11,8 @@ afterAll(() => rmSync(cacheRoot, { recursive: true, force: true }));
 let caches = 0;
 const freshCache = () => join(cacheRoot, String(caches++));
 const limit = 1024 * 1024;
-const file = (path: string, text: string) => ({ path, content: Buffer.from(text) });
 const fixtureFile = (name: string, path: string) =>
   file(path, readFileSync(resolve(import.meta.dirname, "../../../../../test/fixtures/functions", name, path), "utf8"));
-
-async function failure(promise: Promise<unknown>): Promise<IsleError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(IsleError);
-  return err as IsleError;
-}
 
 /** The tarball URLs npm fetched into a cache: what was installed, by name and version. */
 function cachedTarballs(cacheDir: string): string[] {

@@ -2,7 +2,23 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { expect } from "vitest";
+import { IsleError } from "@isle/errors";
 import { decodeArtifact } from "@isle/proto";
+import type { SourceFile } from "./source-files.js";
+
+/** An uploaded file for tests. */
+export const file = (path: string, text: string) => ({ path, content: Buffer.from(text) }) satisfies SourceFile;
+
+/** Awaits a promise that must reject with an IsleError, and returns that error. */
+export async function failure(promise: Promise<unknown>): Promise<IsleError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(IsleError);
+  return err as IsleError;
+}
 
 /** The default export of a bundled function: what workerd calls. */
 export interface LoadedFunction {

@@ -2,7 +2,7 @@
 import { serve } from "@hono/node-server";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { findApiKeyById, getArtifact, invocations, openDatabase } from "@isle/db";
+import { findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   );
 
   const invoker = new SidecarInvoker();
-  const recorder = new InvocationRecorder(async (rows) => void (await db.insert(invocations).values(rows)), logger);
+  const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
   const app = createApp({
     db,
     resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, envStore, tenant, fn)),

@@ -36,3 +36,4 @@ export {
   type SecretSummary,
 } from "./secrets.js";
 export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";
+export { recordInvocations } from "./record-invocations.js";

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTenant } from "./tenants.js";
+import { findInvocation } from "./invocations.js";
+import { recordInvocations } from "./record-invocations.js";
+import { openDatabase, type Database } from "../client.js";
+import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
+
+describe.each(drivers)("recordInvocations (%s)", (driver) => {
+  let test: TestDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    test = await createTestDatabase(driver);
+    database = await openDatabase(test.options);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await test?.dispose();
+  });
+
+  it("writes every field of many records in one statement, and ignores a repeat", async () => {
+    const tenant = await createTenant(database.db, "records");
+    const startedAt = new Date("2026-11-22T01:02:03.456Z");
+    const base = { tenantId: tenant.id, functionId: "fn_1", mode: "sync" as const, status: "succeeded", startedAt };
+    await recordInvocations(database.db, [
+      { ...base, id: "inv_a", deploymentId: "dep_1", agentId: "agent-1", httpStatus: 200, coldStart: true, durationMs: 12 },
+      { ...base, id: "inv_b", status: "failed", errorCode: "timeout", httpStatus: 504, attempt: 2, trigger: "timer" },
+    ]);
+    await recordInvocations(database.db, [{ ...base, id: "inv_a", status: "failed" }]);
+    expect(await findInvocation(database.db, tenant.id, "inv_a")).toMatchObject({
+      deploymentId: "dep_1",
+      agentId: "agent-1",
+      status: "succeeded",
+      httpStatus: 200,
+      coldStart: true,
+      durationMs: 12,
+      startedAt,
+      logs: [],
+    });
+    expect(await findInvocation(database.db, tenant.id, "inv_b")).toMatchObject({
+      status: "failed",
+      errorCode: "timeout",
+      httpStatus: 504,
+      attempt: 2,
+      trigger: "timer",
+      deploymentId: null,
+    });
+  });
+});

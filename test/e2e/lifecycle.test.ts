@@ -67,4 +67,21 @@ describe(`function lifecycle (${process.env.DATABASE_URL ? "postgres" : "pglite"
     expect(back.status, await back.clone().text()).toBe(200);
     expect(await body("roll")).toBe("first");
   });
+
+  it("lists the record of each invocation through the API", async () => {
+    const res = await fetch(`${stack.baseUrl}/fn/acme/roll/some/path`);
+    const id = res.headers.get("x-isle-invocation-id")!;
+    await res.text();
+    const deadline = Date.now() + 5000;
+    let found: Response | undefined;
+    while (Date.now() < deadline) {
+      found = await stack.operator(`/v1/tenants/acme/invocations/${id}`);
+      if (found.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found?.status).toBe(200);
+    expect(await found!.json()).toMatchObject({ id, mode: "sync", status: "succeeded", httpStatus: 200 });
+    const list = (await (await stack.operator("/v1/tenants/acme/invocations?function=roll")).json()) as { invocations: Array<{ id: string }> };
+    expect(list.invocations.map((i) => i.id)).toContain(id);
+  });
 });

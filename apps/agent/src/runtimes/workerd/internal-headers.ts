@@ -17,6 +17,8 @@ export const internalHeaders = {
   url: "x-isle-url",
   /** Request: the invocation id, for the supervisor's error log lines. */
   invocation: "x-isle-invocation",
+  /** Request: a liveness probe; the supervisor answers 204 at once, running no function. */
+  probe: "x-isle-probe",
   /** Response: present ("1") when this request loaded the isolate. */
   coldStart: "x-isle-cold-start",
   /** Response: the failure class when the supervisor answers for the function. */

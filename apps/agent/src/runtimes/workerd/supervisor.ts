@@ -59,6 +59,8 @@ async function loadCode(env, artifact, envRef) {
 
 export default {
   async fetch(request, env) {
+    // The agent's liveness probe: answering at all proves no request spins in this process.
+    if (request.headers.has(H.probe)) return new Response(null, { status: 204 });
     const isolateId = request.headers.get(H.isolateId);
     const artifact = request.headers.get(H.artifact);
     const envRef = request.headers.get(H.env);

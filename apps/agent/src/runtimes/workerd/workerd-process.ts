@@ -6,6 +6,7 @@ import { Pool } from "undici";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import { socketName } from "./config.js";
+import { internalHeaders } from "./internal-headers.js";
 
 /** Restart delays after a crash: doubling from `initialMs` up to `maxMs`. */
 export interface RestartPolicy {
@@ -121,6 +122,36 @@ export class WorkerdProcess {
       };
       this.readyWaiters.push(waiter);
     });
+  }
+
+  /**
+   * Asks the supervisor for a 204 and says whether it came within
+   * `timeoutMs`. workerd runs one thread: while a function spins, nothing
+   * in the process answers, this included.
+   */
+  async probe(timeoutMs: number): Promise<boolean> {
+    const pool = this.pool;
+    if (!pool) return false;
+    try {
+      const res = await pool.request({
+        path: "/",
+        method: "GET",
+        headers: { [internalHeaders.probe]: "1" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body.dump();
+      return res.statusCode === 204;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Kills a stuck process (SIGKILL: it ignores SIGTERM while spinning); it restarts as after a crash. */
+  kill(reason: string): void {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    this.logger.warn({ pid, reason }, "killing workerd process");
+    this.child?.kill("SIGKILL");
   }
 
   /** SIGKILL (workerd may ignore SIGTERM while a request spins) and wait for the exit. */

@@ -36,6 +36,8 @@ export interface WorkerdRuntimeOptions {
   setprivPath?: string | null;
   /** How long start() waits for every process to listen. */
   startTimeoutMs?: number;
+  /** How long a process has to answer the liveness probe sent after a request is abandoned. */
+  probeTimeoutMs?: number;
   restart?: RestartPolicy;
 }
 
@@ -59,6 +61,7 @@ export class WorkerdRuntime implements FunctionRuntime {
   private processes: WorkerdProcess[] = [];
   private artifactServer: ArtifactServer | undefined;
   private state: "new" | "started" | "stopped" = "new";
+  private readonly probing = new Set<WorkerdProcess>();
 
   constructor(options: WorkerdRuntimeOptions) {
     this.options = options;
@@ -112,7 +115,31 @@ export class WorkerdRuntime implements FunctionRuntime {
       return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
     }
     proc.inFlight++;
-    return invokeOn(pool, request, () => proc.inFlight--, this.logger);
+    // An abandoned request (deadline, caller gone) may be one that spins:
+    // check the process still answers, and kill it if not.
+    const onAbort = () => void this.checkAlive(proc);
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    return invokeOn(pool, request, () => {
+      proc.inFlight--;
+      request.signal.removeEventListener("abort", onAbort);
+    }, this.logger);
+  }
+
+  /**
+   * The watchdog's liveness check: one probe at a time per process; a
+   * process that does not answer in time is SIGKILLed and restarts, and the
+   * requests it held fail with `upstream_failed`.
+   */
+  private async checkAlive(proc: WorkerdProcess): Promise<void> {
+    if (this.probing.has(proc) || this.state !== "started") return;
+    this.probing.add(proc);
+    const pid = proc.pid;
+    try {
+      const alive = await proc.probe(this.options.probeTimeoutMs ?? 1000);
+      if (!alive && proc.pid === pid && this.state === "started") proc.kill("did not answer the liveness probe after an abandoned request");
+    } finally {
+      this.probing.delete(proc);
+    }
   }
 
   status(): RuntimeStatus {

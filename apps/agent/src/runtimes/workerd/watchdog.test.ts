@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "@isle/telemetry";
+import { MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
+import { WorkerdRuntime } from "./workerd-runtime.js";
+
+const spins = "export default { fetch() { while (true) {} } };";
+const waits = "export default { async fetch() { await new Promise((r) => setTimeout(r, 5000)); return new Response('late'); } };";
+const hello = "export default { fetch: () => new Response('hello') };";
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Date.now() - started;
+}
+
+// workerd enforces no CPU limit and one spinning request stalls its whole
+// process; the runtime's liveness probe after an abandoned request finds and
+// kills such a process, and spares one whose function merely waits.
+describe("WorkerdRuntime watchdog", () => {
+  const artifacts = new MemoryArtifacts();
+  let workDir: string;
+  let runtime: WorkerdRuntime;
+  const ask = async (source: string, timeoutMs: number) =>
+    text((await runtime.invoke(runtimeRequest("t1", artifacts.add(source), "/", { signal: AbortSignal.timeout(timeoutMs) }))).body);
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
+    runtime = new WorkerdRuntime({
+      workDir,
+      artifacts,
+      env: new MemoryEnv(),
+      processes: 1,
+      probeTimeoutMs: 500,
+      logger: createLogger({ service: "agent-test", level: "silent" }),
+    });
+    await runtime.start();
+    expect(await ask(hello, 5000)).toBe("hello");
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("spares a process whose abandoned function was only waiting", async () => {
+    const [pid] = runtime.pids();
+    await expect(ask(waits, 300)).rejects.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // longer than a probe
+    expect(runtime.pids()).toEqual([pid]);
+    expect(await ask(hello, 5000)).toBe("hello");
+  });
+
+  it("kills and restarts a process whose function spins past its deadline", async () => {
+    const [pid] = runtime.pids();
+    await expect(ask(spins, 300)).rejects.toBeDefined();
+    const ms = await until(() => runtime.status().ready === 1 && runtime.pids()[0] !== pid && runtime.pids().length === 1, 10_000);
+    console.log(`spinning process replaced ${ms} ms after its request was abandoned`);
+    expect(await ask(hello, 5000)).toBe("hello");
+  });
+});

@@ -63,3 +63,56 @@ describe("WorkerdRuntime watchdog", () => {
     expect(await ask(hello, 5000)).toBe("hello");
   });
 });
+
+describe("WorkerdRuntime watchdog with neighbours", () => {
+  const artifacts = new MemoryArtifacts();
+  let workDir: string;
+  let runtime: WorkerdRuntime;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
+    runtime = new WorkerdRuntime({
+      workDir,
+      artifacts,
+      env: new MemoryEnv(),
+      processes: 2,
+      probeTimeoutMs: 500,
+      logger: createLogger({ service: "agent-test", level: "silent" }),
+    });
+    await runtime.start();
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("keeps another tenant's requests answering while a spinning function is contained", async () => {
+    const helloHash = artifacts.add(hello);
+    const spinHash = artifacts.add(spins);
+    const neighbour = async () => {
+      const res = await runtime.invoke(runtimeRequest("tenant-b", helloHash, "/", { signal: AbortSignal.timeout(10_000) }));
+      return (await text(res.body)) === "hello";
+    };
+    await neighbour(); // loaded and warm
+    const results: boolean[] = [];
+    let running = true;
+    const load = Array.from({ length: 4 }, async () => {
+      while (running) results.push(await neighbour().catch(() => false));
+    });
+    const pidsBefore = runtime.pids();
+    await expect(
+      runtime.invoke(runtimeRequest("tenant-a", spinHash, "/", { signal: AbortSignal.timeout(1000) })).then((r) => text(r.body)),
+    ).rejects.toBeDefined();
+    await until(() => runtime.pids().some((pid) => !pidsBefore.includes(pid)), 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    running = false;
+    await Promise.all(load);
+    const ok = results.filter(Boolean).length;
+    console.log(`neighbour requests during the event: ${ok}/${results.length} answered`);
+    expect(results.length).toBeGreaterThan(20);
+    // Requests caught on the killed process are retried on the other one (they
+    // have no body and got no response byte), so none fails; without the retry
+    // a few do (2 of 3 379 in one run).
+    expect(ok).toBe(results.length);
+  });
+});

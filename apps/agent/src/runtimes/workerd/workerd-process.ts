@@ -48,6 +48,8 @@ export interface WorkerdProcessOptions {
 export class WorkerdProcess {
   /** Requests dispatched to this process whose response has not finished. */
   inFlight = 0;
+  /** Set while a liveness probe is out: new requests go elsewhere if they can. */
+  suspect = false;
   readonly index: number;
   private readonly options: WorkerdProcessOptions;
   private readonly policy: RestartPolicy;

@@ -109,11 +109,24 @@ export class WorkerdRuntime implements FunctionRuntime {
   }
 
   invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
-    const proc = this.pick(request.isolateId);
-    const pool = proc?.dispatcher;
-    if (!proc || !pool) {
-      return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
-    }
+    const first = this.pick(request.isolateId);
+    if (!first) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
+    return this.invokeOnProcess(first, request).catch((err: unknown) => {
+      // A request that shared a process with a spinning function dies with it.
+      // With no body, nothing of it is lost: run it once more elsewhere. (A
+      // body may be half read; DESIGN §5 allows a retry only when no byte of
+      // the response was sent, which holds here: we never got its head.)
+      const innocent = err instanceof IsleError && err.code === "upstream_failed" && request.body === null && !request.signal.aborted;
+      const second = innocent ? this.pick(request.isolateId, first) : undefined;
+      if (!second) throw err;
+      this.logger.info({ invocationId: request.invocationId }, "retrying on another workerd process");
+      return this.invokeOnProcess(second, request);
+    });
+  }
+
+  private invokeOnProcess(proc: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
+    const pool = proc.dispatcher;
+    if (!pool) return Promise.reject(new IsleError("upstream_failed", "the workerd process is not ready"));
     proc.inFlight++;
     // An abandoned request (deadline, caller gone) may be one that spins:
     // check the process still answers, and kill it if not.
@@ -133,12 +146,14 @@ export class WorkerdRuntime implements FunctionRuntime {
   private async checkAlive(proc: WorkerdProcess): Promise<void> {
     if (this.probing.has(proc) || this.state !== "started") return;
     this.probing.add(proc);
+    proc.suspect = true;
     const pid = proc.pid;
     try {
       const alive = await proc.probe(this.options.probeTimeoutMs ?? 1000);
       if (!alive && proc.pid === pid && this.state === "started") proc.kill("did not answer the liveness probe after an abandoned request");
     } finally {
       this.probing.delete(proc);
+      proc.suspect = false;
     }
   }
 
@@ -164,16 +179,21 @@ export class WorkerdRuntime implements FunctionRuntime {
     this.artifactServer = undefined;
   }
 
-  /** Least in flight among ready processes, scanning from the isolate's home process. */
-  private pick(isolateId: string): WorkerdProcess | undefined {
+  /**
+   * Least in flight among ready processes, scanning from the isolate's home
+   * process; a process under a liveness probe only when no other is ready.
+   */
+  private pick(isolateId: string, exclude?: WorkerdProcess): WorkerdProcess | undefined {
     const count = this.processes.length;
     if (this.state !== "started" || count === 0) return undefined;
     const home = fnv1a(isolateId) % count;
     let best: WorkerdProcess | undefined;
+    const better = (a: WorkerdProcess, b: WorkerdProcess | undefined) =>
+      !b || (a.suspect !== b.suspect ? !a.suspect : a.inFlight < b.inFlight);
     for (let i = 0; i < count; i++) {
       const candidate = this.processes[(home + i) % count];
-      if (!candidate?.dispatcher) continue;
-      if (!best || candidate.inFlight < best.inFlight) best = candidate;
+      if (!candidate?.dispatcher || candidate === exclude) continue;
+      if (better(candidate, best)) best = candidate;
     }
     return best;
   }

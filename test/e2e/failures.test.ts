@@ -109,4 +109,24 @@ describe("failures along the invoke path", () => {
     await waitUntil(() => stack.workerdPids().some((pid) => !before.includes(pid)), 10_000, "the stuck process to be replaced");
     await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
   });
+
+  it("quarantines a version that keeps stalling its runtime, until a new deploy", async () => {
+    // The previous test gave "spin" its first strike; two more make three.
+    for (let strike = 2; strike <= 3; strike++) {
+      const before = stack.workerdPids();
+      expect((await timed(url("/fn/acme/spin"))).status).toBe(504);
+      await waitUntil(() => stack.workerdPids().some((pid) => !before.includes(pid)), 10_000, `strike ${strike}`);
+      await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
+    }
+    const refused = await timed(url("/fn/acme/spin"));
+    expect(refused.status).toBe(503);
+    expect(refused.code).toBe("function_quarantined");
+    expect(refused.ms).toBeLessThan(1000);
+
+    const fixed = await stack.deploy("acme", "spin", { "index.js": "export default { fetch: () => new Response('fixed') };" });
+    expect(fixed.status).toBe(201);
+    const res = await fetch(url("/fn/acme/spin"));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("fixed");
+  });
 });

@@ -8,6 +8,7 @@ import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
 import { ControlClient } from "./control-client.js";
 import { EnvCache } from "./env-cache.js";
+import { deploymentOfIsolate } from "./quarantine.js";
 import { WorkerdRuntime } from "./runtimes/workerd/index.js";
 import { createAgentServer, createAgentState } from "./server.js";
 
@@ -36,6 +37,12 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
   workDir: resolve(config.workDir),
   artifacts,
   env: new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId)),
+  onRunaway: (isolateId) => {
+    const deployment = deploymentOfIsolate(isolateId);
+    if (deployment && state.quarantine.strike(deployment.tenantId, deployment.deploymentId)) {
+      logger.warn(deployment, "deployment quarantined after repeated runaway requests");
+    }
+  },
   logger,
   debugConfig: config.debugWorkerdConfig,
 });

@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { agentV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
 import { createInvokeHandler, type InvokeState } from "./invoke/mux.js";
+import { Quarantine } from "./quarantine.js";
 import type { FunctionRuntime } from "./runtimes/runtime.js";
 
 export interface AgentServerDeps {
@@ -14,8 +15,8 @@ export interface AgentServerDeps {
 /** The agent's state that other parts read: load and drain. */
 export type AgentState = InvokeState;
 
-export function createAgentState(): AgentState {
-  return { inFlight: { count: 0 }, draining: false };
+export function createAgentState(quarantine = new Quarantine()): AgentState {
+  return { inFlight: { count: 0 }, draining: false, quarantine };
 }
 
 /**

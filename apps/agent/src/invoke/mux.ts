@@ -3,6 +3,7 @@ import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
+import type { Quarantine } from "../quarantine.js";
 import { ServerChannel } from "./server-channel.js";
 
 type Call = grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>;
@@ -11,6 +12,8 @@ type Call = grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>;
 export interface InvokeState {
   inFlight: { count: number };
   draining: boolean;
+  /** Deployments refused here after stalling workerd repeatedly. */
+  quarantine: Quarantine;
 }
 
 /**
@@ -41,7 +44,7 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
         send({ $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message } });
         return;
       }
-      const entry = new ServerChannel(head, send, logger);
+      const entry = new ServerChannel(head, send, logger, state.quarantine);
       channels.set(channel, entry);
       state.inFlight.count++;
       void entry.run(runtime).finally(() => {

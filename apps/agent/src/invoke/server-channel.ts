@@ -3,6 +3,7 @@ import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
 import type { FunctionRuntime, RuntimeRequest } from "../runtimes/runtime.js";
 import { parseEnvRef } from "../env-cache.js";
+import type { Quarantine } from "../quarantine.js";
 import { ChannelBody } from "./channel-body.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
@@ -25,6 +26,7 @@ export class ServerChannel {
     private readonly head: agentV1.RequestHead,
     private readonly send: (frame: Frame) => void,
     private readonly logger: Logger,
+    private readonly quarantine: Quarantine,
   ) {
     this.sendWindow = new SendWindow(head.initialWindow);
     this.body = head.hasBody
@@ -41,6 +43,10 @@ export class ServerChannel {
       Math.max(deadlineMs, 0),
     );
     try {
+      const fn = this.head.function;
+      if (fn && this.quarantine.isQuarantined(fn.tenantId, fn.deploymentId)) {
+        throw new IsleError("function_quarantined", "this version of the function stalled its runtime repeatedly; deploy a fixed version");
+      }
       const response = await runtime.invoke(this.toRuntimeRequest());
       this.send({
         $case: "responseHead",

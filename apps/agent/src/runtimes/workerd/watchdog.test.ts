@@ -24,6 +24,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<numbe
 // kills such a process, and spares one whose function merely waits.
 describe("WorkerdRuntime watchdog", () => {
   const artifacts = new MemoryArtifacts();
+  const runaways: string[] = [];
   let workDir: string;
   let runtime: WorkerdRuntime;
   const ask = async (source: string, timeoutMs: number) =>
@@ -37,6 +38,7 @@ describe("WorkerdRuntime watchdog", () => {
       env: new MemoryEnv(),
       processes: 1,
       probeTimeoutMs: 500,
+      onRunaway: (isolateId) => runaways.push(isolateId),
       logger: createLogger({ service: "agent-test", level: "silent" }),
     });
     await runtime.start();
@@ -52,6 +54,7 @@ describe("WorkerdRuntime watchdog", () => {
     await expect(ask(waits, 300)).rejects.toBeDefined();
     await new Promise((resolve) => setTimeout(resolve, 1200)); // longer than a probe
     expect(runtime.pids()).toEqual([pid]);
+    expect(runaways).toEqual([]);
     expect(await ask(hello, 5000)).toBe("hello");
   });
 
@@ -60,6 +63,7 @@ describe("WorkerdRuntime watchdog", () => {
     await expect(ask(spins, 300)).rejects.toBeDefined();
     const ms = await until(() => runtime.status().ready === 1 && runtime.pids()[0] !== pid && runtime.pids().length === 1, 10_000);
     console.log(`spinning process replaced ${ms} ms after its request was abandoned`);
+    expect(runaways).toEqual([`t1:dep-1:${artifacts.add(spins)}:v1`]);
     expect(await ask(hello, 5000)).toBe("hello");
   });
 });

@@ -38,6 +38,8 @@ export interface WorkerdRuntimeOptions {
   startTimeoutMs?: number;
   /** How long a process has to answer the liveness probe sent after a request is abandoned. */
   probeTimeoutMs?: number;
+  /** Called with the isolate id of an abandoned request whose process was then killed as stuck. */
+  onRunaway?: (isolateId: string) => void;
   restart?: RestartPolicy;
 }
 
@@ -130,7 +132,7 @@ export class WorkerdRuntime implements FunctionRuntime {
     proc.inFlight++;
     // An abandoned request (deadline, caller gone) may be one that spins:
     // check the process still answers, and kill it if not.
-    const onAbort = () => void this.checkAlive(proc);
+    const onAbort = () => void this.checkAlive(proc, request.isolateId);
     request.signal.addEventListener("abort", onAbort, { once: true });
     return invokeOn(pool, request, () => {
       proc.inFlight--;
@@ -143,14 +145,17 @@ export class WorkerdRuntime implements FunctionRuntime {
    * process that does not answer in time is SIGKILLed and restarts, and the
    * requests it held fail with `upstream_failed`.
    */
-  private async checkAlive(proc: WorkerdProcess): Promise<void> {
+  private async checkAlive(proc: WorkerdProcess, isolateId: string): Promise<void> {
     if (this.probing.has(proc) || this.state !== "started") return;
     this.probing.add(proc);
     proc.suspect = true;
     const pid = proc.pid;
     try {
       const alive = await proc.probe(this.options.probeTimeoutMs ?? 1000);
-      if (!alive && proc.pid === pid && this.state === "started") proc.kill("did not answer the liveness probe after an abandoned request");
+      if (!alive && proc.pid === pid && this.state === "started") {
+        proc.kill("did not answer the liveness probe after an abandoned request");
+        this.options.onRunaway?.(isolateId);
+      }
     } finally {
       this.probing.delete(proc);
       proc.suspect = false;

@@ -129,4 +129,14 @@ describe("failures along the invoke path", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("fixed");
   });
+
+  it("stops a memory-hungry function with memory_limit while others keep answering", async () => {
+    await stack.deployPublic("acme", "hog", {
+      "index.js": "export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(Math.random())); } };",
+    });
+    const res = await timed(url("/fn/acme/hog"));
+    expect(res.status).toBe(502);
+    expect(res.code).toBe("memory_limit");
+    await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
+  });
 });

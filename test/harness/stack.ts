@@ -54,6 +54,8 @@ export class Stack {
       ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
       ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
       ISLE_WORKERD_PROCESSES: String(options.workerdProcesses ?? 2),
+      // Small enough that a memory-hungry test function reaches it quickly.
+      ISLE_WORKERD_MEMORY_MB: "256",
     });
     stack.envs.set("sidecar", { ...common, ISLE_SIDECAR_PORT: String(sidecarPort) });
     try {

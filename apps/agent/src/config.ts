@@ -12,6 +12,8 @@ const schema = z.object({
   ISLE_AGENT_ADVERTISE: z.string().min(1).default("127.0.0.1:7443"),
   ISLE_WORKERD_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   ISLE_AGENT_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Memory limit of each workerd process, through a cgroup v1 memory group; 0 for none. */
+  ISLE_WORKERD_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).default(1024),
   ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
   ISLE_LOG_LEVEL: logLevel,
   /** "1" logs the generated workerd configuration at start. */
@@ -25,6 +27,7 @@ export interface AgentConfig {
   controlAddress: string;
   advertiseAddress: string;
   workerdProcesses: number;
+  workerdMemoryMb: number | undefined;
   capacity: number;
   artifactCacheBytes: number;
   logLevel: string;
@@ -41,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     controlAddress: v.ISLE_CONTROL_ADDRESS,
     advertiseAddress: v.ISLE_AGENT_ADVERTISE,
     workerdProcesses: v.ISLE_WORKERD_PROCESSES,
+    workerdMemoryMb: v.ISLE_WORKERD_MEMORY_MB === 0 ? undefined : v.ISLE_WORKERD_MEMORY_MB,
     capacity: v.ISLE_AGENT_CAPACITY,
     artifactCacheBytes: v.ISLE_ARTIFACT_CACHE_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,

@@ -34,6 +34,7 @@ const control: ControlClient = new ControlClient({
 const artifacts = new ArtifactCache((hash: string): Promise<Buffer> => control.fetchArtifact(hash), config.artifactCacheBytes);
 const runtime: WorkerdRuntime = new WorkerdRuntime({
   processes: config.workerdProcesses,
+  memoryLimitMb: config.workerdMemoryMb,
   workDir: resolve(config.workDir),
   artifacts,
   env: new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId)),

@@ -7,6 +7,7 @@ import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import { socketName } from "./config.js";
 import { internalHeaders } from "./internal-headers.js";
+import type { MemoryCgroup } from "./memory-cgroup.js";
 
 /** Restart delays after a crash: doubling from `initialMs` up to `maxMs`. */
 export interface RestartPolicy {
@@ -35,6 +36,8 @@ export interface WorkerdProcessOptions {
   socketPath: string;
   logger: Logger;
   restart?: RestartPolicy;
+  /** Bounds the process's memory; undefined: unbounded. */
+  memory?: MemoryCgroup | undefined;
 }
 
 /**
@@ -62,6 +65,8 @@ export class WorkerdProcess {
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private oomKillsAtStart = 0;
+  private lastExitOutOfMemory = false;
   /** The last stderr lines, for start-failure messages. */
   private stderrTail: string[] = [];
 
@@ -94,6 +99,15 @@ export class WorkerdProcess {
       { stdio: ["ignore", "pipe", "pipe", "pipe"] },
     );
     this.child = child;
+    if (child.pid !== undefined && this.options.memory) {
+      try {
+        this.options.memory.add(child.pid);
+      } catch (err) {
+        this.logger.warn({ err }, "could not bound workerd's memory");
+      }
+    }
+    this.oomKillsAtStart = this.options.memory?.oomKills() ?? 0;
+    this.lastExitOutOfMemory = false;
     this.exited = new Promise((resolve) => {
       let done = false;
       const onGone = (code: number | null, signal: string | null, err?: Error) => {
@@ -156,6 +170,19 @@ export class WorkerdProcess {
     this.child?.kill("SIGKILL");
   }
 
+  /**
+   * Why requests on the process broke: a connection breaks a moment before
+   * Node sees the exit, so this waits up to `waitMs` for the exit and says
+   * whether the kernel killed the process at its memory limit.
+   */
+  async brokeOutOfMemory(waitMs: number): Promise<boolean> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, waitMs))]);
+    }
+    return this.lastExitOutOfMemory;
+  }
+
   /** SIGKILL (workerd may ignore SIGTERM while a request spins) and wait for the exit. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -188,7 +215,13 @@ export class WorkerdProcess {
     if (child !== this.child) return;
     const pool = this.pool;
     this.pool = undefined;
-    pool?.destroy(new IsleError("upstream_failed", "the workerd process exited")).catch(() => undefined);
+    // The kernel's memory-limit kill shows as a new oom_kill in the process's group.
+    const outOfMemory = (this.options.memory?.oomKills() ?? 0) > this.oomKillsAtStart;
+    this.lastExitOutOfMemory = outOfMemory;
+    const failure = outOfMemory
+      ? new IsleError("memory_limit", "the function's runtime ran out of memory")
+      : new IsleError("upstream_failed", "the workerd process exited");
+    pool?.destroy(failure).catch(() => undefined);
     for (const waiter of this.readyWaiters.splice(0)) {
       waiter.reject(this.startError(err ? err.message : `exited (code ${code}, signal ${signal})`));
     }
@@ -197,7 +230,7 @@ export class WorkerdProcess {
     this.readyAt = 0;
     const { waitMs, nextMs } = restartDelay(this.policy, this.delayMs, upMs);
     this.delayMs = nextMs;
-    this.logger.warn({ code, signal, err, restartInMs: waitMs, stderr: this.stderrTail.slice(-5) }, "workerd exited");
+    this.logger.warn({ code, signal, err, outOfMemory, restartInMs: waitMs, stderr: this.stderrTail.slice(-5) }, "workerd exited");
     this.restartTimer = setTimeout(() => {
       if (!this.stopping) this.start();
     }, waitMs);

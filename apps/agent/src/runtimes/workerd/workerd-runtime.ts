@@ -10,6 +10,7 @@ import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
 import { toCapnpFile } from "./capnp.js";
 import { buildWorkerdConfig } from "./config.js";
 import { invokeOn } from "./invoke.js";
+import { MemoryCgroup } from "./memory-cgroup.js";
 import { supervisorSource } from "./supervisor.js";
 import { WorkerdProcess, type RestartPolicy } from "./workerd-process.js";
 
@@ -38,6 +39,8 @@ export interface WorkerdRuntimeOptions {
   startTimeoutMs?: number;
   /** How long a process has to answer the liveness probe sent after a request is abandoned. */
   probeTimeoutMs?: number;
+  /** Memory limit of each workerd process (cgroup v1); undefined: unbounded. */
+  memoryLimitMb?: number;
   /** Called with the isolate id of an abandoned request whose process was then killed as stuck. */
   onRunaway?: (isolateId: string) => void;
   restart?: RestartPolicy;
@@ -64,6 +67,7 @@ export class WorkerdRuntime implements FunctionRuntime {
   private artifactServer: ArtifactServer | undefined;
   private state: "new" | "started" | "stopped" = "new";
   private readonly probing = new Set<WorkerdProcess>();
+  private readonly groups: MemoryCgroup[] = [];
 
   constructor(options: WorkerdRuntimeOptions) {
     this.options = options;
@@ -98,7 +102,15 @@ export class WorkerdRuntime implements FunctionRuntime {
     const command = this.command();
     this.processes = socketPaths.map(
       (socketPath, index) =>
-        new WorkerdProcess({ index, command, configPath, socketPath, logger: this.logger, restart: this.options.restart }),
+        new WorkerdProcess({
+          index,
+          command,
+          configPath,
+          socketPath,
+          logger: this.logger,
+          restart: this.options.restart,
+          memory: this.memoryGroup(index),
+        }),
     );
     for (const proc of this.processes) proc.start();
     try {
@@ -113,7 +125,10 @@ export class WorkerdRuntime implements FunctionRuntime {
   invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
     const first = this.pick(request.isolateId);
     if (!first) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
-    return this.invokeOnProcess(first, request).catch((err: unknown) => {
+    return this.invokeOnProcess(first, request).catch(async (err: unknown) => {
+      if (err instanceof IsleError && err.code === "upstream_failed" && this.options.memoryLimitMb !== undefined && (await first.brokeOutOfMemory(500))) {
+        throw new IsleError("memory_limit", "the function's runtime ran out of memory");
+      }
       // A request that shared a process with a spinning function dies with it.
       // With no body, nothing of it is lost: run it once more elsewhere. (A
       // body may be half read; DESIGN §5 allows a retry only when no byte of
@@ -180,6 +195,7 @@ export class WorkerdRuntime implements FunctionRuntime {
   async stop(): Promise<void> {
     this.state = "stopped";
     await Promise.all(this.processes.map((p) => p.stop()));
+    for (const group of this.groups.splice(0)) group.remove();
     await this.artifactServer?.close();
     this.artifactServer = undefined;
   }
@@ -201,6 +217,16 @@ export class WorkerdRuntime implements FunctionRuntime {
       if (better(candidate, best)) best = candidate;
     }
     return best;
+  }
+
+  private memoryGroup(index: number): MemoryCgroup | undefined {
+    const { memoryLimitMb } = this.options;
+    if (memoryLimitMb === undefined) return undefined;
+    const name = `isle-workerd-${process.pid}-${index}`;
+    const group = MemoryCgroup.create(name, memoryLimitMb * 1024 * 1024);
+    if (!group) this.logger.warn({ memoryLimitMb }, "no cgroup v1 memory controller here: workerd memory is unbounded");
+    this.groups.push(...(group ? [group] : []));
+    return group;
   }
 
   private command(): string[] {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -25,6 +25,7 @@ export class MemoryCgroup {
     }
     if (own === undefined || !existsSync(root)) return undefined;
     const dir = join(root, own, name);
+    removeAbandoned(join(root, own));
     try {
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "memory.limit_in_bytes"), String(limitBytes));
@@ -54,6 +55,31 @@ export class MemoryCgroup {
       rmdirSync(this.dir);
     } catch {
       // still has a process, or already gone
+    }
+  }
+}
+
+/** Groups this module names `isle-workerd-<pid>-<n>`. */
+const groupName = /^isle-workerd-(\d+)-\d+$/;
+
+/**
+ * Removes groups left by agents that died without cleaning up (SIGKILL):
+ * their pid is gone, and rmdir succeeds only on an empty group.
+ */
+function removeAbandoned(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(groupName.exec(entry)?.[1]);
+    if (!pid || existsSync(`/proc/${pid}`)) continue;
+    try {
+      rmdirSync(join(parent, entry));
+    } catch {
+      // not empty yet, or not ours to remove
     }
   }
 }

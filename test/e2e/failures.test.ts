@@ -97,13 +97,13 @@ describe("failures along the invoke path", () => {
     expect(res.ms).toBeLessThan(4000);
   });
 
-  it("answers a spinning function with 504 and replaces the process it stalled", async () => {
+  it("answers a spinning function with 504 cpu_limit and replaces the process it stalled", async () => {
     await stack.deployPublic("acme", "spin", { "index.js": "export default { fetch() { while (true) {} } };" });
     await stack.configure("acme", "spin", { limits: { timeoutMs: 1000 } });
     const before = stack.workerdPids();
     const res = await timed(url("/fn/acme/spin"));
     expect(res.status).toBe(504);
-    expect(res.code).toBe("timeout");
+    expect(res.code).toBe("cpu_limit");
     expect(res.ms).toBeLessThan(4000);
     // The process that ran it was killed and restarted; the pool serves again.
     await waitUntil(() => stack.workerdPids().some((pid) => !before.includes(pid)), 10_000, "the stuck process to be replaced");

@@ -64,7 +64,12 @@ export class ServerChannel {
       }
       this.close(undefined, Date.now() - started);
     } catch (err) {
-      const error = this.toIsleError(err);
+      let error = this.toIsleError(err);
+      // Past its deadline, a function that also stalled its process spun on
+      // the CPU: that is `cpu_limit`, not a slow answer.
+      if (error.code === "timeout" && (await runtime.abandonedVerdict?.(this.abort.signal)) === "runaway") {
+        error = new IsleError("cpu_limit", "the function kept the CPU busy past its deadline");
+      }
       if (error.code === "internal") this.logger.error({ err, invocationId: this.head.invocationId }, "invoke failed");
       this.close(error, Date.now() - started);
     } finally {

@@ -42,6 +42,12 @@ export interface FunctionRuntime {
   start(): Promise<void>;
   invoke(request: RuntimeRequest): Promise<RuntimeResponse>;
   status(): RuntimeStatus;
+  /**
+   * After a request was abandoned (its signal aborted): whether its process
+   * then had to be killed because it no longer answered — a function spinning
+   * on the CPU — rather than merely being slow. Resolves once that is known.
+   */
+  abandonedVerdict?(signal: AbortSignal): Promise<"runaway" | "alive">;
   /** Stops every process it started; no process outlives this. */
   stop(): Promise<void>;
 }

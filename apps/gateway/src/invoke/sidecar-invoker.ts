@@ -25,8 +25,12 @@ export interface Invoker {
   close(): void;
 }
 
-/** Grace past the function's deadline before the gateway stops waiting for the agent's own timeout answer. */
-const deadlineGraceMs = 1000;
+/**
+ * Grace past the function's deadline before the gateway stops waiting for the
+ * agent's own answer: the agent answers at the deadline, or up to its 1 s
+ * liveness probe later when it must tell `cpu_limit` from `timeout`.
+ */
+const deadlineGraceMs = 2000;
 
 /**
  * Reaches agents through their sidecars: one gRPC channel and one

@@ -27,8 +27,11 @@ describe("WorkerdRuntime watchdog", () => {
   const runaways: string[] = [];
   let workDir: string;
   let runtime: WorkerdRuntime;
-  const ask = async (source: string, timeoutMs: number) =>
-    text((await runtime.invoke(runtimeRequest("t1", artifacts.add(source), "/", { signal: AbortSignal.timeout(timeoutMs) }))).body);
+  let lastSignal: AbortSignal | undefined;
+  const ask = async (source: string, timeoutMs: number) => {
+    lastSignal = AbortSignal.timeout(timeoutMs);
+    return text((await runtime.invoke(runtimeRequest("t1", artifacts.add(source), "/", { signal: lastSignal }))).body);
+  };
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
@@ -55,12 +58,14 @@ describe("WorkerdRuntime watchdog", () => {
     await new Promise((resolve) => setTimeout(resolve, 1200)); // longer than a probe
     expect(runtime.pids()).toEqual([pid]);
     expect(runaways).toEqual([]);
+    expect(await runtime.abandonedVerdict(lastSignal!)).toBe("alive");
     expect(await ask(hello, 5000)).toBe("hello");
   });
 
   it("kills and restarts a process whose function spins past its deadline", async () => {
     const [pid] = runtime.pids();
     await expect(ask(spins, 300)).rejects.toBeDefined();
+    expect(await runtime.abandonedVerdict(lastSignal!)).toBe("runaway");
     const ms = await until(() => runtime.status().ready === 1 && runtime.pids()[0] !== pid && runtime.pids().length === 1, 10_000);
     console.log(`spinning process replaced ${ms} ms after its request was abandoned`);
     expect(runaways).toEqual([`t1:dep-1:${artifacts.add(spins)}:v1`]);

@@ -66,8 +66,10 @@ export class WorkerdRuntime implements FunctionRuntime {
   private processes: WorkerdProcess[] = [];
   private artifactServer: ArtifactServer | undefined;
   private state: "new" | "started" | "stopped" = "new";
-  private readonly probing = new Set<WorkerdProcess>();
+  private readonly probing = new Map<WorkerdProcess, Promise<"runaway" | "alive">>();
   private readonly groups: MemoryCgroup[] = [];
+  /** The liveness check each abandoned request started, by its signal. */
+  private readonly verdicts = new WeakMap<AbortSignal, Promise<"runaway" | "alive">>();
 
   constructor(options: WorkerdRuntimeOptions) {
     this.options = options;
@@ -147,7 +149,7 @@ export class WorkerdRuntime implements FunctionRuntime {
     proc.inFlight++;
     // An abandoned request (deadline, caller gone) may be one that spins:
     // check the process still answers, and kill it if not.
-    const onAbort = () => void this.checkAlive(proc, request.isolateId);
+    const onAbort = () => this.verdicts.set(request.signal, this.checkAlive(proc, request.isolateId));
     request.signal.addEventListener("abort", onAbort, { once: true });
     return invokeOn(pool, request, () => {
       proc.inFlight--;
@@ -155,14 +157,25 @@ export class WorkerdRuntime implements FunctionRuntime {
     }, this.logger);
   }
 
+  abandonedVerdict(signal: AbortSignal): Promise<"runaway" | "alive"> {
+    return this.verdicts.get(signal) ?? Promise.resolve("alive");
+  }
+
   /**
    * The watchdog's liveness check: one probe at a time per process; a
    * process that does not answer in time is SIGKILLed and restarts, and the
    * requests it held fail with `upstream_failed`.
    */
-  private async checkAlive(proc: WorkerdProcess, isolateId: string): Promise<void> {
-    if (this.probing.has(proc) || this.state !== "started") return;
-    this.probing.add(proc);
+  private async checkAlive(proc: WorkerdProcess, isolateId: string): Promise<"runaway" | "alive"> {
+    const running = this.probing.get(proc);
+    if (running) return running;
+    if (this.state !== "started") return "alive";
+    const check = this.probe(proc, isolateId);
+    this.probing.set(proc, check);
+    return check;
+  }
+
+  private async probe(proc: WorkerdProcess, isolateId: string): Promise<"runaway" | "alive"> {
     proc.suspect = true;
     const pid = proc.pid;
     try {
@@ -170,7 +183,9 @@ export class WorkerdRuntime implements FunctionRuntime {
       if (!alive && proc.pid === pid && this.state === "started") {
         proc.kill("did not answer the liveness probe after an abandoned request");
         this.options.onRunaway?.(isolateId);
+        return "runaway";
       }
+      return "alive";
     } finally {
       this.probing.delete(proc);
       proc.suspect = false;

@@ -1,11 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
-import { createLogger } from "@isle/telemetry";
-import { MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
-import { WorkerdRuntime } from "./workerd-runtime.js";
+import { MemoryArtifacts, runtimeRequest, startTestRuntime, text } from "./test-helpers.js";
+import type { WorkerdRuntime } from "./workerd-runtime.js";
 
 const bomb = "export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(Math.random())); } };";
 const hello = "export default { fetch: () => new Response('hello') };";
@@ -15,24 +11,14 @@ const hello = "export default { fetch: () => new Response('hello') };";
 // and this test fails loudly rather than pass).
 describe("WorkerdRuntime memory limit", () => {
   const artifacts = new MemoryArtifacts();
-  let workDir: string;
   let runtime: WorkerdRuntime;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
-    runtime = new WorkerdRuntime({
-      workDir,
-      artifacts,
-      env: new MemoryEnv(),
-      processes: 1,
-      memoryLimitMb: 192,
-      logger: createLogger({ service: "agent-test", level: "silent" }),
-    });
-    await runtime.start();
+    ({ runtime, stop } = await startTestRuntime({ artifacts, processes: 1, memoryLimitMb: 192 }));
   });
   afterAll(async () => {
-    await runtime?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it("stops a function that grows without limit with memory_limit, and serves again", async () => {

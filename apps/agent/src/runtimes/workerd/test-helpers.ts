@@ -1,4 +1,9 @@
 import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "@isle/telemetry";
+import { WorkerdRuntime, type WorkerdRuntimeOptions } from "./workerd-runtime.js";
 import { Readable } from "node:stream";
 import { artifactHash, encodeArtifact } from "@isle/proto";
 import type { ArtifactSource, EnvSource, RuntimeRequest } from "../runtime.js";
@@ -92,4 +97,25 @@ export function generatedBody(totalBytes: number): { stream: Readable; digest: (
     },
   });
   return { stream, digest: () => hash.digest("hex"), sent: () => sent };
+}
+
+/** A started WorkerdRuntime in a fresh work directory, and how to stop it and remove the directory. */
+export async function startTestRuntime(
+  options: Omit<WorkerdRuntimeOptions, "workDir" | "logger" | "env"> & { env?: EnvSource },
+): Promise<{ runtime: WorkerdRuntime; stop(): Promise<void> }> {
+  const workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
+  const runtime = new WorkerdRuntime({
+    env: new MemoryEnv(),
+    ...options,
+    workDir,
+    logger: createLogger({ service: "agent-test", level: "silent" }),
+  });
+  await runtime.start();
+  return {
+    runtime,
+    async stop() {
+      await runtime.stop();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "@isle/telemetry";
-import { MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
-import { WorkerdRuntime } from "./workerd-runtime.js";
+import { MemoryArtifacts, runtimeRequest, startTestRuntime, text } from "./test-helpers.js";
+import type { WorkerdRuntime } from "./workerd-runtime.js";
 
 const spins = "export default { fetch() { while (true) {} } };";
 const waits = "export default { async fetch() { await new Promise((r) => setTimeout(r, 5000)); return new Response('late'); } };";
@@ -25,8 +21,8 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<numbe
 describe("WorkerdRuntime watchdog", () => {
   const artifacts = new MemoryArtifacts();
   const runaways: string[] = [];
-  let workDir: string;
   let runtime: WorkerdRuntime;
+  let stop: () => Promise<void>;
   let lastSignal: AbortSignal | undefined;
   const ask = async (source: string, timeoutMs: number) => {
     lastSignal = AbortSignal.timeout(timeoutMs);
@@ -34,22 +30,11 @@ describe("WorkerdRuntime watchdog", () => {
   };
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
-    runtime = new WorkerdRuntime({
-      workDir,
-      artifacts,
-      env: new MemoryEnv(),
-      processes: 1,
-      probeTimeoutMs: 500,
-      onRunaway: (isolateId) => runaways.push(isolateId),
-      logger: createLogger({ service: "agent-test", level: "silent" }),
-    });
-    await runtime.start();
+    ({ runtime, stop } = await startTestRuntime({ artifacts, processes: 1, probeTimeoutMs: 500, onRunaway: (id) => runaways.push(id) }));
     expect(await ask(hello, 5000)).toBe("hello");
   });
   afterAll(async () => {
-    await runtime?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it("spares a process whose abandoned function was only waiting", async () => {
@@ -75,24 +60,14 @@ describe("WorkerdRuntime watchdog", () => {
 
 describe("WorkerdRuntime watchdog with neighbours", () => {
   const artifacts = new MemoryArtifacts();
-  let workDir: string;
   let runtime: WorkerdRuntime;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
-    runtime = new WorkerdRuntime({
-      workDir,
-      artifacts,
-      env: new MemoryEnv(),
-      processes: 2,
-      probeTimeoutMs: 500,
-      logger: createLogger({ service: "agent-test", level: "silent" }),
-    });
-    await runtime.start();
+    ({ runtime, stop } = await startTestRuntime({ artifacts, processes: 2, probeTimeoutMs: 500 }));
   });
   afterAll(async () => {
-    await runtime?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it("keeps another tenant's requests answering while a spinning function is contained", async () => {

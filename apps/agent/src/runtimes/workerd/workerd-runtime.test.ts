@@ -1,14 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
-import { createLogger } from "@isle/telemetry";
-import { generatedBody, MemoryArtifacts, MemoryEnv, runtimeRequest, text } from "./test-helpers.js";
-import { WorkerdRuntime } from "./workerd-runtime.js";
+import { generatedBody, MemoryArtifacts, MemoryEnv, runtimeRequest, startTestRuntime, text } from "./test-helpers.js";
+import type { WorkerdRuntime } from "./workerd-runtime.js";
 
 const hello = `export default { fetch(req) { return new Response("hi " + new URL(req.url).pathname) } }`;
 const counter = `let n = 0; export default { fetch() { n++; return new Response(String(n)) } }`;
@@ -25,24 +21,15 @@ const spoofsMarkers = `export default {
 describe("WorkerdRuntime", () => {
   const artifacts = new MemoryArtifacts();
   const env = new MemoryEnv();
-  let workDir: string;
   let runtime: WorkerdRuntime;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), "isle-wd-"));
-    runtime = new WorkerdRuntime({
-      workDir,
-      artifacts,
-      env,
-      processes: 2,
-      logger: createLogger({ service: "agent-test", level: "silent" }),
-    });
-    await runtime.start();
+    ({ runtime, stop } = await startTestRuntime({ artifacts, env, processes: 2 }));
   });
 
   afterAll(async () => {
-    await runtime?.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await stop?.();
   });
 
   it("runs a Workers-style function, cold the first time and warm after", async () => {

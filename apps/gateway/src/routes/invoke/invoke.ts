@@ -35,7 +35,7 @@ export interface InvokeDeps {
 export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
   const { resolver, membership, invoker, verifier, recorder } = deps;
 
-  async function invoke(c: Context<GatewayEnv>, tenantName: string, functionName: string, path: string): Promise<Response> {
+  async function invoke(c: Context<GatewayEnv>, url: URL, tenantName: string, functionName: string, path: string): Promise<Response> {
     const invocationId = newInvocationId();
     c.set("requestId", invocationId);
     c.set("invocationId", invocationId);
@@ -56,7 +56,6 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       record(503, "unavailable", false, null);
       throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
     }
-    const url = new URL(c.req.url);
     const incoming = incomingParts(c);
     const head = buildRequestHead({
       target: { ...target, ...chosen },
@@ -85,10 +84,12 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const routed = parseFunctionHost(c.req.header("host"), deps.domain);
     if (!routed) return next();
     const url = new URL(c.req.url);
-    return invoke(c, routed.tenant, routed.fn, `${url.pathname}${url.search}`);
+    return invoke(c, url, routed.tenant, routed.fn, `${url.pathname}${url.search}`);
   });
-  const byPath = (c: Context<GatewayEnv>) =>
-    invoke(c, c.req.param("tenant") ?? "", c.req.param("function") ?? "", functionPath(new URL(c.req.url)));
+  const byPath = (c: Context<GatewayEnv>) => {
+    const url = new URL(c.req.url);
+    return invoke(c, url, c.req.param("tenant") ?? "", c.req.param("function") ?? "", functionPath(url));
+  };
   app.all("/fn/:tenant/:function", byPath);
   app.all("/fn/:tenant/:function/*", byPath);
 }

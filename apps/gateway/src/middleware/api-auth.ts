@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { findTenantByName, type IsleDb } from "@isle/db";
+import { findTenantByName, isDnsLabel, type IsleDb } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import { hasScope, presentedCredential, type ApiKeyVerifier, type Scope } from "../auth/api-keys.js";
 import type { GatewayEnv, Principal } from "../env.js";
-import { isDnsLabel } from "../names.js";
 
 export interface ApiAuthOptions {
   adminToken: string;

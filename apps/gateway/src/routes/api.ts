@@ -1,6 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiKeyVerifier } from "../auth/api-keys.js";
-import type { IsleDb } from "@isle/db";
+import { dnsLabelPattern, type IsleDb } from "@isle/db";
 import { IsleError, errorStatus } from "@isle/errors";
 import type { ZodError } from "zod";
 import type { GatewayEnv } from "../env.js";

@@ -1,6 +1,5 @@
 import { IsleError } from "@isle/errors";
-import { findTenantByName, type IsleDb } from "@isle/db";
-import { isDnsLabel } from "../names.js";
+import { findTenantByName, isDnsLabel, type IsleDb } from "@isle/db";
 
 /** The tenant named in a path, or the same 404 as any missing resource. */
 export async function requireTenant(db: IsleDb, name: string | undefined) {

@@ -18,7 +18,7 @@ export {
 } from "./deployments.js";
 export { findActiveTarget, type ActiveTarget } from "./targets.js";
 export { upsertAgent, markAgentSeen, type AgentRegistration } from "./agents.js";
-export { isDnsLabel, sqlStateOf } from "./pg-errors.js";
+export { dnsLabelPattern, isDnsLabel, sqlStateOf } from "./pg-errors.js";
 export {
   createApiKey,
   listApiKeys,

@@ -18,7 +18,14 @@ export function sqlStateOf(err: unknown): string | undefined {
   return undefined;
 }
 
-/** True when a DNS label: 1–63 of a-z, 0-9 and "-", not starting or ending with "-". */
+/**
+ * Tenant and function names are DNS labels (they appear in host names): 1–63
+ * of a-z, 0-9 and "-", not starting or ending with "-". The schema's check
+ * constraints say the same in SQL.
+ */
+export const dnsLabelPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** True when a DNS label (see {@link dnsLabelPattern}). */
 export function isDnsLabel(name: string): boolean {
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name);
+  return dnsLabelPattern.test(name);
 }

@@ -1,4 +1,4 @@
-import { isDnsLabel } from "../../names.js";
+import { isDnsLabel } from "@isle/db";
 
 /**
  * Reads `<function>--<tenant>.<domain>` from a Host header. The split is at

@@ -8,7 +8,7 @@ import { newInvocationId } from "../../ids.js";
 import type { InvocationRecorder } from "../../invoke/invocation-recorder.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
 import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.js";
-import { isDnsLabel } from "../../names.js";
+import { isDnsLabel } from "@isle/db";
 import { parseFunctionHost } from "./host-route.js";
 import { incomingParts } from "./incoming.js";
 import { authorizeInvoke } from "./invoke-auth.js";

@@ -12,7 +12,6 @@ import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
-import { DbEnvStore } from "./control/env-store.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 import { SecretBox } from "./secrets/secret-box.js";
 
@@ -53,7 +52,7 @@ describe("gateway app", () => {
     const secretBox = new SecretBox(randomBytes(32));
     app = createApp({
       db,
-      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db, secretBox), t, f), 0),
+      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
       membership,
       invoker,
       verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
   const app = createApp({
     db,
-    resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, envStore, tenant, fn)),
+    resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn)),
     membership,
     invoker,
     verifier,

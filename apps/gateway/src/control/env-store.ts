@@ -11,13 +11,12 @@ export interface FunctionEnv {
 
 /** Reads a function's env vars and secrets for isolates. */
 export interface EnvStore {
-  /** The current version only: cheap, no secret is decrypted. */
-  version(tenantId: string, functionId: string): Promise<string | undefined>;
   /** Variables and decrypted secrets; a secret wins over a variable of the same name. */
   current(tenantId: string, functionId: string): Promise<FunctionEnv | undefined>;
 }
 
-interface Stored {
+/** What the env version is computed from: variables, and secrets still sealed. */
+export interface StoredEnv {
   env: Record<string, string>;
   secrets: Array<{ name: string; sealed: Buffer }>;
 }
@@ -28,7 +27,7 @@ interface Stored {
  * nothing about secret values. It is part of the isolate id: an env change
  * loads a fresh isolate.
  */
-export function envVersion({ env, secrets }: Stored): string {
+export function envVersion({ env, secrets }: StoredEnv): string {
   const hash = createHash("sha256");
   for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`v\0${name}\0${value}\0`);
   for (const { name, sealed } of [...secrets].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -44,11 +43,6 @@ export class DbEnvStore implements EnvStore {
     private readonly secretBox: SecretBox,
   ) {}
 
-  async version(tenantId: string, functionId: string): Promise<string | undefined> {
-    const stored = await this.read(tenantId, functionId);
-    return stored && envVersion(stored);
-  }
-
   async current(tenantId: string, functionId: string): Promise<FunctionEnv | undefined> {
     const stored = await this.read(tenantId, functionId);
     if (!stored) return undefined;
@@ -57,7 +51,7 @@ export class DbEnvStore implements EnvStore {
     return { version: envVersion(stored), vars };
   }
 
-  private async read(tenantId: string, functionId: string): Promise<Stored | undefined> {
+  private async read(tenantId: string, functionId: string): Promise<StoredEnv | undefined> {
     const [row] = await this.db
       .select({ env: functions.env })
       .from(functions)

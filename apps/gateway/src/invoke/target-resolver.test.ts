@@ -16,6 +16,7 @@ const target = (version: number): InvokeTarget => ({
   artifactHash: "a".repeat(64),
   version,
   limits: {},
+  env: {},
 });
 
 describe("CachedTargetResolver", () => {

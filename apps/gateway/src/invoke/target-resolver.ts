@@ -1,5 +1,5 @@
-import { findActiveTarget, findDeployment, type ActiveTarget, type IsleDb } from "@isle/db";
-import type { EnvStore } from "../control/env-store.js";
+import { findActiveTarget, findDeployment, listFunctionSecrets, type ActiveTarget, type IsleDb } from "@isle/db";
+import { envVersion } from "../control/env-store.js";
 
 /** The active deployment a request for tenant/function runs, and the reference of its env. */
 export type InvokeTarget = ActiveTarget & {
@@ -47,12 +47,16 @@ export class CachedTargetResolver implements TargetResolver {
   }
 }
 
-/** Looks up the active deployment and the current env version of tenant/function. */
-export async function resolveTarget(db: IsleDb, env: EnvStore, tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
+/**
+ * Looks up the active deployment and the current env version of
+ * tenant/function: the target's row carries the variables; the secrets are
+ * read sealed (the version hashes their ciphertext, nothing is decrypted).
+ */
+export async function resolveTarget(db: IsleDb, tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
   const target = await findActiveTarget(db, tenantName, functionName);
   if (!target) return undefined;
-  const version = await env.version(target.tenantId, target.functionId);
-  if (!version) return undefined; // deleted between the two reads
+  const secrets = await listFunctionSecrets(db, target.tenantId, target.functionId);
+  const version = envVersion({ env: target.env, secrets });
   let canary: InvokeTarget["canary"];
   if (target.traffic) {
     const split = await findDeployment(db, target.tenantId, target.functionId, target.traffic.deploymentId);

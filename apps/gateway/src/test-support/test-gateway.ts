@@ -8,7 +8,6 @@ import { createLogger } from "@isle/telemetry";
 import { createApp } from "../app.js";
 import { ApiKeyVerifier } from "../auth/api-keys.js";
 import { Membership } from "../control/membership.js";
-import { DbEnvStore } from "../control/env-store.js";
 import { InvocationRecorder } from "../invoke/invocation-recorder.js";
 import { CachedTargetResolver, resolveTarget } from "../invoke/target-resolver.js";
 import { SecretBox } from "../secrets/secret-box.js";
@@ -52,7 +51,7 @@ export async function startTestGateway(options: { maxUploadBytes?: number } = {}
   const logger = createLogger({ service: "gateway", level: "debug", destination });
   const app = createApp({
     db,
-    resolver: new CachedTargetResolver((t, f) => resolveTarget(db, new DbEnvStore(db, secretBox), t, f), 0),
+    resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
     membership,
     invoker: {
       invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined }) }),

@@ -71,6 +71,7 @@ describe.each(drivers)("deployments (%s)", (driver) => {
       runtime: "workerd",
       visibility: "private",
       limits: {},
+      env: {},
       traffic: null,
       deploymentId: v2.id,
       artifactHash,

@@ -13,6 +13,8 @@ export interface ActiveTarget {
   runtime: FunctionRuntime;
   visibility: FunctionVisibility;
   limits: FunctionLimits;
+  /** The function's env vars (not its secrets): they go into its env version. */
+  env: Record<string, string>;
   /** A share of requests for another ready deployment, when a traffic split is set. */
   traffic: TrafficSplit | null;
   deploymentId: string;
@@ -42,6 +44,7 @@ export async function findActiveTarget(
       runtime: functions.runtime,
       visibility: functions.visibility,
       limits: functions.limits,
+      env: functions.env,
       traffic: functions.traffic,
       deploymentId: deployments.id,
       artifactHash: deployments.artifactHash,

@@ -16,6 +16,7 @@ const target = {
   artifactHash: "a".repeat(64),
   version: 1,
   limits: {},
+  env: {},
 };
 
 describe("functionPath", () => {

@@ -10,6 +10,7 @@ const target = (canary: InvokeTarget["canary"]): InvokeTarget => ({
   runtime: "workerd",
   visibility: "public",
   limits: {},
+  env: {},
   traffic: null,
   deploymentId: "dep_active",
   artifactHash: "a".repeat(64),

@@ -1,6 +1,20 @@
 import { availableParallelism, hostname } from "node:os";
-import { logLevel, parseEnv } from "@isle/config";
+import { logLevel, parseEnv, port } from "@isle/config";
 import { z } from "zod";
+import { CidrList } from "./egress/address-ranges.js";
+
+const cidrList = z.string().default("").transform((text, ctx) => {
+  try {
+    return CidrList.parse(text);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const httpUrl = z
+  .string()
+  .url()
+  .refine((text) => /^https?:\/\//.test(text), "an http(s) URL");
 
 const schema = z.object({
   ISLE_AGENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a lowercase DNS label").optional(),
@@ -15,6 +29,20 @@ const schema = z.object({
   /** Memory limit of each workerd process, through a cgroup v1 memory group; 0 for none. */
   ISLE_WORKERD_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).default(1024),
   ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
+  /** Addresses and CIDR ranges functions may reach although private (comma-separated). */
+  ISLE_EGRESS_ALLOW: cidrList,
+  /** Addresses and CIDR ranges functions may never reach, on top of the platform's own. */
+  ISLE_EGRESS_DENY: cidrList,
+  /** The gateway's invoke listener as this agent reaches it; function calls go there. */
+  ISLE_GATEWAY_URL: httpUrl.default("http://127.0.0.1:8080").transform((text) => new URL(text)),
+  /** The gateway's public URL, when it differs: functions' fetches of it are function calls too. */
+  ISLE_PUBLIC_URL: httpUrl.transform((text) => new URL(text)).optional(),
+  /** The gateway's ISLE_DOMAIN: `<function>--<tenant>.<domain>` fetches are function calls. */
+  ISLE_DOMAIN: z.string().optional(),
+  /** Interface of the Prometheus /metrics listener; loopback unless the operator opens it. */
+  ISLE_AGENT_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Port of the /metrics listener; "off" for none, 0 lets the system choose. */
+  ISLE_AGENT_METRICS_PORT: z.union([z.literal("off"), port]).default(9464),
   ISLE_LOG_LEVEL: logLevel,
   /** "1" logs the generated workerd configuration at start. */
   ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
@@ -30,6 +58,9 @@ export interface AgentConfig {
   workerdMemoryMb: number | undefined;
   capacity: number;
   artifactCacheBytes: number;
+  egress: { allow: CidrList; deny: CidrList; gatewayUrl: URL; publicUrl: URL | undefined; domain: string | undefined };
+  /** The /metrics listener; undefined when off. */
+  metrics: { host: string; port: number } | undefined;
   logLevel: string;
   debugWorkerdConfig: boolean;
 }
@@ -47,6 +78,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     workerdMemoryMb: v.ISLE_WORKERD_MEMORY_MB === 0 ? undefined : v.ISLE_WORKERD_MEMORY_MB,
     capacity: v.ISLE_AGENT_CAPACITY,
     artifactCacheBytes: v.ISLE_ARTIFACT_CACHE_MB * 1024 * 1024,
+    egress: {
+      allow: v.ISLE_EGRESS_ALLOW,
+      deny: v.ISLE_EGRESS_DENY,
+      gatewayUrl: v.ISLE_GATEWAY_URL,
+      publicUrl: v.ISLE_PUBLIC_URL,
+      domain: v.ISLE_DOMAIN,
+    },
+    metrics: v.ISLE_AGENT_METRICS_PORT === "off" ? undefined : { host: v.ISLE_AGENT_METRICS_HOST, port: v.ISLE_AGENT_METRICS_PORT },
     logLevel: v.ISLE_LOG_LEVEL,
     debugWorkerdConfig: v.ISLE_DEBUG_WORKERD_CONFIG === "1",
   };

@@ -3,20 +3,33 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { controlV1 } from "@isle/proto";
-import { createLogger } from "@isle/telemetry";
+import { createLogger, startTracing } from "@isle/telemetry";
 import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
 import { ControlClient } from "./control-client.js";
+import { CidrList } from "./egress/address-ranges.js";
+import { platformAddresses } from "./egress/platform-addresses.js";
 import { EnvCache } from "./env-cache.js";
+import { AgentMetrics } from "./metrics/agent-metrics.js";
+import { startMetricsServer, type MetricsServer } from "./metrics/metrics-server.js";
 import { deploymentOfIsolate } from "./quarantine.js";
-import { WorkerdRuntime } from "./runtimes/workerd/index.js";
+import { WorkerdRuntime, type EgressSettings } from "./runtimes/workerd/index.js";
 import { createAgentServer, createAgentState } from "./server.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: "agent", level: config.logLevel }).child({ agentId: config.agentId });
 const socketPath = resolve(config.socketPath);
+// The OpenTelemetry SDK reads its own standard OTEL_* variables (endpoint, batching, sampler).
+const tracing = startTracing("isle-agent", process.env);
+for (const note of tracing.notes) logger.warn(note);
 
 const state = createAgentState();
+const metrics = new AgentMetrics({
+  inFlight: () => state.inFlight.count,
+  workerdReady: () => runtime.status().ready,
+  quarantined: () => state.quarantine.quarantinedCount(),
+});
+let metricsServer: MetricsServer | undefined;
 const control: ControlClient = new ControlClient({
   address: config.controlAddress,
   logger,
@@ -39,15 +52,31 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
   artifacts,
   env: new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId)),
   onRunaway: (isolateId) => {
+    metrics.watchdogKill();
     const deployment = deploymentOfIsolate(isolateId);
     if (deployment && state.quarantine.strike(deployment.tenantId, deployment.deploymentId)) {
       logger.warn(deployment, "deployment quarantined after repeated runaway requests");
     }
   },
+  egress: egressSettings(),
   logger,
   debugConfig: config.debugWorkerdConfig,
 });
-const server = createAgentServer({ agentId: config.agentId, runtime, state, logger });
+
+/** The egress policy from the config, with the platform's own addresses refused. */
+function egressSettings(): EgressSettings {
+  const { allow, deny, gatewayUrl, publicUrl, domain } = config.egress;
+  const own = platformAddresses([config.controlAddress, config.advertiseAddress, gatewayUrl.href]);
+  return {
+    allow,
+    deny: new CidrList([...deny.entries, ...own]),
+    gatewayUrl,
+    gatewayOrigins: [...new Set([gatewayUrl.origin, ...(publicUrl ? [publicUrl.origin] : [])])],
+    domain,
+    onRefused: (code) => metrics.egressRefused(code),
+  };
+}
+const server = createAgentServer({ agentId: config.agentId, runtime, state, logger, metrics, tracing });
 
 async function main(): Promise<void> {
   await runtime.start();
@@ -56,8 +85,16 @@ async function main(): Promise<void> {
   await new Promise<void>((done, fail) =>
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? fail(err) : done())),
   );
+  if (config.metrics) metricsServer = await startMetricsServer({ ...config.metrics, metrics, logger });
   control.start();
-  logger.info({ socket: socketPath, processes: config.workerdProcesses }, "agent listening");
+  logger.info(
+    {
+      socket: socketPath,
+      processes: config.workerdProcesses,
+      metrics: metricsServer ? `http://${config.metrics?.host}:${metricsServer.port}/metrics` : "off",
+    },
+    "agent listening",
+  );
 }
 
 let stopping = false;
@@ -67,7 +104,9 @@ async function stop(signal: string): Promise<void> {
   logger.info({ signal }, "agent stopping");
   control.stop();
   server.forceShutdown();
+  await metricsServer?.close();
   await runtime.stop();
+  await tracing.shutdown().catch(() => undefined);
   process.exit(0);
 }
 process.on("SIGINT", () => void stop("SIGINT"));

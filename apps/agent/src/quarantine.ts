@@ -17,6 +17,13 @@ export class Quarantine {
     return count >= this.limit;
   }
 
+  /** Deployments quarantined now (for the metrics scrape; walks every strike). */
+  quarantinedCount(): number {
+    let count = 0;
+    for (const strikes of this.strikes.values()) if (strikes >= this.limit) count++;
+    return count;
+  }
+
   isQuarantined(tenantId: string, deploymentId: string): boolean {
     return (this.strikes.get(`${tenantId}:${deploymentId}`) ?? 0) >= this.limit;
   }

@@ -48,3 +48,22 @@ describe("ChannelBody", () => {
     expect(read).toBe(total);
   });
 });
+
+describe("ChannelBody cap", () => {
+  it("errors instead of handing over the chunk that passes the cap, and says so once", async () => {
+    const overflows: string[] = [];
+    const body = new ChannelBody(256 * 1024, () => undefined, { maxBytes: 100 * 1024, onOverflow: (e) => overflows.push(e.code) });
+    let read = 0;
+    const reading = (async () => {
+      for await (const chunk of body) read += (chunk as Buffer).length;
+    })();
+    body.add(kb(64));
+    await new Promise((r) => setImmediate(r));
+    body.add(kb(64));
+    body.add(kb(64));
+    body.finish();
+    await expect(reading).rejects.toMatchObject({ code: "payload_too_large" });
+    expect(read).toBe(64 * 1024);
+    expect(overflows).toEqual(["payload_too_large"]);
+  });
+});

@@ -1,9 +1,11 @@
 import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
-import type { Logger } from "@isle/telemetry";
+import type { Logger, Tracing } from "@isle/telemetry";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
+import type { AgentMetrics } from "../metrics/agent-metrics.js";
 import type { Quarantine } from "../quarantine.js";
+import { concurrencyKey, type ConcurrencySlots } from "./concurrency-slots.js";
 import { ServerChannel } from "./server-channel.js";
 
 type Call = grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>;
@@ -14,14 +16,18 @@ export interface InvokeState {
   draining: boolean;
   /** Deployments refused here after stalling workerd repeatedly. */
   quarantine: Quarantine;
+  /** In-flight invocations per function, against each function's concurrency limit. */
+  concurrency: ConcurrencySlots;
 }
 
 /**
  * Serves Agent.Invoke: one long-lived stream carrying many invocations, each
  * on its own channel. Frames are routed to their channel; a channel that
  * ends sends its trailer; the stream's end or failure cancels what still runs.
+ * A channel the agent will not run (draining, function at its concurrency
+ * limit) is answered with a trailer alone, at once.
  */
-export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState, logger: Logger) {
+export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState, logger: Logger, metrics?: AgentMetrics, tracing?: Tracing) {
   return function invoke(call: Call): void {
     const channels = new Map<number, ServerChannel>();
     let callerDone = false;
@@ -34,20 +40,26 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
     };
 
     const open = (channel: number, head: agentV1.RequestHead) => {
-      const send = sendOn(channel);
+      const send = metrics ? metrics.observe(sendOn(channel)) : sendOn(channel);
       if (channels.has(channel)) {
         channels.get(channel)?.cancel(new IsleError("bad_request", "channel reused while open"));
         return;
       }
-      if (state.draining) {
-        const error = new IsleError("unavailable", "the agent is draining");
+      const refuse = (error: IsleError) =>
         send({ $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message } });
-        return;
+      if (state.draining) return refuse(new IsleError("unavailable", "the agent is draining"));
+      const maxConcurrency = head.limits?.maxConcurrency ?? 0;
+      const releaseSlot = state.concurrency.tryAcquire(concurrencyKey(head), maxConcurrency);
+      if (!releaseSlot) {
+        return refuse(new IsleError("concurrency_limit", `the function already runs ${maxConcurrency} invocations at once on this node; retry shortly`));
       }
-      const entry = new ServerChannel(head, send, logger, state.quarantine);
+      const entry = new ServerChannel(head, send, logger, state.quarantine, tracing);
       channels.set(channel, entry);
       state.inFlight.count++;
+      // run() settles only once the invocation is over (answered, failed or
+      // cancelled, trailer sent): that is when its slot is free again.
       void entry.run(runtime).finally(() => {
+        releaseSlot();
         state.inFlight.count--;
         channels.delete(channel);
         endIfIdle();

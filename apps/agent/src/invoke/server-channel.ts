@@ -1,10 +1,12 @@
 import { IsleError } from "@isle/errors";
 import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
-import type { Logger } from "@isle/telemetry";
-import type { FunctionRuntime, RuntimeRequest } from "../runtimes/runtime.js";
+import type { Logger, Tracing } from "@isle/telemetry";
+import { defaultMaxSubrequests, type FunctionRuntime, type RuntimeRequest } from "../runtimes/runtime.js";
 import { parseEnvRef } from "../env-cache.js";
 import type { Quarantine } from "../quarantine.js";
+import { declaredLength, declaredResponseLength, isOverCap, requestTooLarge, responseTooLarge } from "./body-caps.js";
 import { ChannelBody } from "./channel-body.js";
+import { InvocationSpans, withTraceHeaders } from "./invocation-spans.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
 
@@ -15,27 +17,48 @@ const fallbackDeadlineMs = 30_000;
  * One invocation on a multiplexed Invoke stream, agent side: feeds the
  * request body to the runtime, streams the answer back within the caller's
  * window, ends with a trailer. Every failure becomes a trailer error code.
+ *
+ * It enforces the head's body caps: a request body past `maxRequestBytes`
+ * (declared, or counted as it arrives) and a response body past
+ * `maxResponseBytes` cancel the invocation like an abandoned one, so the
+ * runtime stops it and the watchdog checks its process.
  */
 export class ServerChannel {
   private readonly abort = new AbortController();
   private readonly sendWindow: SendWindow;
   private readonly body: ChannelBody | undefined;
+  private readonly maxRequestBytes: number;
+  private readonly maxResponseBytes: number;
   private closed = false;
+  /** Present only when tracing is on. */
+  private readonly spans: InvocationSpans | undefined;
 
   constructor(
     private readonly head: agentV1.RequestHead,
     private readonly send: (frame: Frame) => void,
     private readonly logger: Logger,
     private readonly quarantine: Quarantine,
+    tracing?: Tracing,
   ) {
+    this.spans = tracing?.enabled ? new InvocationSpans(tracing.tracer, head, "workerd") : undefined;
     this.sendWindow = new SendWindow(head.initialWindow);
+    this.maxRequestBytes = head.limits?.maxRequestBytes ?? 0;
+    this.maxResponseBytes = head.limits?.maxResponseBytes ?? 0;
     this.body = head.hasBody
-      ? new ChannelBody(head.initialWindow, (bytes) => this.send({ $case: "windowUpdate", value: { bytes } }))
+      ? new ChannelBody(head.initialWindow, (bytes) => this.send({ $case: "windowUpdate", value: { bytes } }), {
+          maxBytes: this.maxRequestBytes,
+          onOverflow: (error) => this.cancel(error),
+        })
       : undefined;
   }
 
   /** Runs the invocation; resolves when the channel is closed, however it ended. */
-  async run(runtime: FunctionRuntime): Promise<void> {
+  run(runtime: FunctionRuntime): Promise<void> {
+    // Inside its span when tracing: log lines about this invocation carry its ids.
+    return this.spans ? this.spans.runInvocation(() => this.serve(runtime)) : this.serve(runtime);
+  }
+
+  private async serve(runtime: FunctionRuntime): Promise<void> {
     const started = Date.now();
     const deadlineMs = this.head.deadlineUnixMs > 0 ? this.head.deadlineUnixMs - started : fallbackDeadlineMs;
     const timer = setTimeout(
@@ -47,13 +70,28 @@ export class ServerChannel {
       if (fn && this.quarantine.isQuarantined(fn.tenantId, fn.deploymentId)) {
         throw new IsleError("function_quarantined", "this version of the function stalled its runtime repeatedly; deploy a fixed version");
       }
-      const response = await runtime.invoke(this.toRuntimeRequest());
-      this.send({
-        $case: "responseHead",
-        value: { status: response.status, headers: response.headers.map(([name, value]) => ({ name, value })), coldStart: response.coldStart },
-      });
+      if (this.body && isOverCap(declaredLength(this.headerPairs()) ?? 0, this.maxRequestBytes)) {
+        throw requestTooLarge(this.maxRequestBytes);
+      }
+      const request = this.toRuntimeRequest();
+      const response = await (this.spans ? this.spans.runIsolateCall(() => runtime.invoke(request)) : runtime.invoke(request));
+      this.spans?.answered(response.status, response.coldStart);
       try {
+        // An answer that raced the cancellation (a function may catch its body's error and answer anyway) is not sent.
+        if (this.abort.signal.aborted) throw this.abort.signal.reason;
+        // Declared too large: refuse before the head goes out, so the caller gets a clean 502.
+        const declared = declaredResponseLength(this.head.method, response.status, response.headers);
+        if (isOverCap(declared ?? 0, this.maxResponseBytes)) throw this.stop(responseTooLarge(this.maxResponseBytes));
+        this.send({
+          $case: "responseHead",
+          value: { status: response.status, headers: response.headers.map(([name, value]) => ({ name, value })), coldStart: response.coldStart },
+        });
+        let sentBytes = 0;
         for await (const chunk of response.body) {
+          sentBytes += (chunk as Buffer).length;
+          // Past the head, stopping is all that is left: the trailer's code
+          // makes the caller abort the response rather than end it cleanly.
+          if (isOverCap(sentBytes, this.maxResponseBytes)) throw this.stop(responseTooLarge(this.maxResponseBytes));
           for await (const piece of withinWindow(chunk as Buffer, this.sendWindow)) {
             if (this.abort.signal.aborted) throw this.abort.signal.reason;
             this.send({ $case: "body", value: piece });
@@ -97,12 +135,29 @@ export class ServerChannel {
     this.sendWindow.fail(reason);
   }
 
+  /** Cancels with `reason` and returns it, to be thrown. */
+  private stop(reason: IsleError): IsleError {
+    this.cancel(reason);
+    return reason;
+  }
+
+  private headerPairs(): Array<[string, string]> {
+    return this.head.headers.map((h) => [h.name, h.value]);
+  }
+
   private toRuntimeRequest(): RuntimeRequest {
     const fn = this.head.function;
     if (!fn) throw new IsleError("bad_request", "the request head names no function");
     const env = parseEnvRef(this.head.envRef);
     if (!env || env.tenantId !== fn.tenantId || env.functionId !== fn.functionId) {
       throw new IsleError("bad_request", "the request head's env reference does not match its function");
+    }
+    let headers = this.headerPairs();
+    let traceparent = this.head.trace?.traceparent ?? "";
+    let tracestate = this.head.trace?.tracestate ?? "";
+    if (this.spans) {
+      ({ traceparent, tracestate } = this.spans.functionTrace(tracestate));
+      headers = withTraceHeaders(headers, { traceparent, tracestate });
     }
     return {
       // A new env version is a new isolate: env is fixed when an isolate loads.
@@ -112,9 +167,16 @@ export class ServerChannel {
       invocationId: this.head.invocationId,
       method: this.head.method,
       url: `https://${this.head.host || "localhost"}${this.head.path}`,
-      headers: this.head.headers.map((h) => [h.name, h.value]),
+      headers,
       body: this.body ?? null,
       signal: this.abort.signal,
+      egress: {
+        tenantName: fn.tenantName,
+        maxSubrequests: this.head.limits?.maxSubrequests ?? defaultMaxSubrequests,
+        callToken: this.head.callToken,
+        traceparent,
+        tracestate,
+      },
     };
   }
 
@@ -129,6 +191,7 @@ export class ServerChannel {
   private close(error: IsleError | undefined, wallMs: number): void {
     if (this.closed) return;
     this.closed = true;
+    this.spans?.end(error);
     this.send({ $case: "trailer", value: { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "" } });
   }
 }

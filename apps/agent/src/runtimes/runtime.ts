@@ -16,6 +16,23 @@ export interface RuntimeRequest {
   body: Readable | null;
   /** Aborted when the caller goes away or the deadline passes. */
   signal: AbortSignal;
+  /** What the invocation's outbound requests carry and may do; defaults when absent. */
+  egress?: RequestEgress;
+}
+
+/** Subrequests an invocation may make when its request head carries no limits. */
+export const defaultMaxSubrequests = 50;
+
+/** The parts of an invocation its outbound requests depend on. */
+export interface RequestEgress {
+  /** The tenant's name: the FUNCTIONS binding and http://gateway/function/<name> call its functions. */
+  tenantName: string;
+  /** Outbound requests the invocation may make; 0: none. */
+  maxSubrequests: number;
+  /** The gateway's signed proof for calls this invocation makes; empty for none. */
+  callToken: string;
+  traceparent: string;
+  tracestate: string;
 }
 
 /** The function's answer. The body streams; nothing holds it whole. */

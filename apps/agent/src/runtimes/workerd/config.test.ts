@@ -29,25 +29,31 @@ describe("buildWorkerdConfig", () => {
     supervisorFile: "supervisor.js",
     artifactSocket: "/run/isle/artifacts.sock",
     compatibilityDate: "2026-01-02",
+    network: { allow: ["10.1.0.0/16"], deny: ["192.0.2.7/32"] },
+    gatewayAddress: "127.0.0.1:8080",
   });
 
-  it("gives the supervisor a loader, the agent's artifacts and the isolate settings, nothing else", () => {
+  it("gives the supervisor a loader, the agent's artifacts, the isolate settings and the two egress routes, nothing else", () => {
     const supervisor = config.services.find((s) => s.name === "supervisor");
     expect(supervisor && "worker" in supervisor ? supervisor.worker.bindings : []).toEqual([
       { name: "LOADER", workerLoader: {} },
       { name: "ARTIFACTS", service: "agent-artifacts" },
+      { name: "INTERNET", service: "internet" },
+      { name: "GATEWAY", service: "gateway" },
       { name: "ISOLATE", json: '{"compatibilityDate":"2026-01-02","compatibilityFlags":["nodejs_compat"]}' },
     ]);
     expect(config.services).toContainEqual({
       name: "agent-artifacts",
       external: { address: "unix:/run/isle/artifacts.sock", http: {} },
     });
+    expect(config.services).toContainEqual({ name: "gateway", external: { address: "127.0.0.1:8080", http: {} } });
   });
 
-  it("lets isolates reach public addresses only", () => {
-    expect(config.services).toContainEqual(
-      expect.objectContaining({ name: "internet", network: expect.objectContaining({ allow: ["public"] }) }),
-    );
+  it("lets isolates reach public addresses and the operator's allowlist, never the denied ones", () => {
+    expect(config.services).toContainEqual({
+      name: "internet",
+      network: { allow: ["public", "10.1.0.0/16"], deny: ["192.0.2.7/32"], tlsOptions: { trustBrowserCas: true } },
+    });
   });
 
   it("serialises to a capnp file workerd can load (socket address comes from the command line)", () => {

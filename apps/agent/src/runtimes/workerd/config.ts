@@ -43,6 +43,10 @@ export interface WorkerdConfigSpec {
   artifactSocket: string;
   /** Compatibility date of tenant isolates. */
   compatibilityDate: string;
+  /** The second egress layer: what workerd's network service lets isolates connect to. */
+  network: { allow: readonly string[]; deny: readonly string[] };
+  /** host:port of the gateway's invoke listener, where function calls go. */
+  gatewayAddress: string;
 }
 
 /** Name of the listening socket; processes bind it with `--socket-addr http=…`. */
@@ -76,6 +80,8 @@ export function buildWorkerdConfig(spec: WorkerdConfigSpec): WorkerdConfig {
           bindings: [
             { name: "LOADER", workerLoader: {} },
             { name: "ARTIFACTS", service: "agent-artifacts" },
+            { name: "INTERNET", service: "internet" },
+            { name: "GATEWAY", service: "gateway" },
             {
               name: "ISOLATE",
               json: JSON.stringify({
@@ -84,13 +90,22 @@ export function buildWorkerdConfig(spec: WorkerdConfigSpec): WorkerdConfig {
               }),
             },
           ],
-          // Loaded isolates inherit this outbound: public addresses only, so no
-          // loopback, private, link-local or Unix socket (the agent's included).
+          // The supervisor itself sends nothing but through its bindings;
+          // isolates get the Egress entrypoint as their outbound.
           globalOutbound: "internet",
         },
       },
       { name: "agent-artifacts", external: { address: `unix:${spec.artifactSocket}`, http: {} } },
-      { name: "internet", network: { allow: ["public"], tlsOptions: { trustBrowserCas: true } } },
+      { name: "gateway", external: { address: spec.gatewayAddress, http: {} } },
+      {
+        name: "internet",
+        network: {
+          // "public" excludes loopback, private, link-local, CGNAT and the rest; Unix sockets too.
+          allow: ["public", ...spec.network.allow],
+          deny: [...spec.network.deny],
+          tlsOptions: { trustBrowserCas: true },
+        },
+      },
     ],
     sockets: [{ name: socketName, http: {}, service: "supervisor" }],
   };

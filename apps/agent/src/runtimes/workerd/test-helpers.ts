@@ -50,7 +50,7 @@ export function runtimeRequest(
   tenant: string,
   hash: string,
   path: string,
-  init: Partial<Pick<RuntimeRequest, "method" | "headers" | "body" | "signal" | "envRef">> = {},
+  init: Partial<Pick<RuntimeRequest, "method" | "headers" | "body" | "signal" | "envRef" | "egress">> = {},
 ): RuntimeRequest {
   const envRef = init.envRef ?? `${tenant}:fn-1:v1`;
   return {
@@ -63,6 +63,7 @@ export function runtimeRequest(
     headers: init.headers ?? [],
     body: init.body ?? null,
     signal: init.signal ?? new AbortController().signal,
+    ...(init.egress ? { egress: init.egress } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export class WorkerdProcess {
   inFlight = 0;
   /** Set while a liveness probe is out: new requests go elsewhere if they can. */
   suspect = false;
+  /** Set while a heartbeat probe goes unanswered: its event loop is blocked; new requests go elsewhere if they can. */
+  stalled = false;
   readonly index: number;
   private readonly options: WorkerdProcessOptions;
   private readonly policy: RestartPolicy;

@@ -45,15 +45,18 @@ describe("WorkerdRuntime", () => {
     expect(second.headers.some(([name]) => name.startsWith("x-isle-"))).toBe(false);
   });
 
-  it("gives the isolate its function's env, and a new env version a new isolate", async () => {
-    const hash = artifacts.add("export default { fetch: (req, env) => new Response(JSON.stringify(env)) };");
+  it("gives the isolate its function's env (plus the FUNCTIONS binding), and a new env version a new isolate", async () => {
+    // Variables are strings; the FUNCTIONS binding is the one non-string entry.
+    const hash = artifacts.add(
+      "export default { fetch: (req, env) => new Response(JSON.stringify(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : typeof v.fetch])))) };",
+    );
     env.byRef.set("t9:fn-1:v1", { GREETING: "hello" });
     env.byRef.set("t9:fn-1:v2", { GREETING: "bonjour" });
     env.byRef.set("t8:fn-1:v1", { OTHER: "tenant" });
     const read = async (tenant: string, envRef: string) => JSON.parse(await text((await runtime.invoke(runtimeRequest(tenant, hash, "/", { envRef }))).body)) as unknown;
-    expect(await read("t9", "t9:fn-1:v1")).toEqual({ GREETING: "hello" });
-    expect(await read("t9", "t9:fn-1:v2")).toEqual({ GREETING: "bonjour" });
-    expect(await read("t8", "t8:fn-1:v1")).toEqual({ OTHER: "tenant" });
+    expect(await read("t9", "t9:fn-1:v1")).toEqual({ GREETING: "hello", FUNCTIONS: "function" });
+    expect(await read("t9", "t9:fn-1:v2")).toEqual({ GREETING: "bonjour", FUNCTIONS: "function" });
+    expect(await read("t8", "t8:fn-1:v1")).toEqual({ OTHER: "tenant", FUNCTIONS: "function" });
   });
 
   it("gives each isolate id its own globals, even with identical code", async () => {
@@ -64,6 +67,18 @@ describe("WorkerdRuntime", () => {
     expect(await a()).toBe("2");
     expect(await b()).toBe("1");
     expect(await a()).toBe("3");
+  });
+
+  it("keeps files a function writes to /tmp away from another tenant's isolate with the same code", async () => {
+    const hash = artifacts.add(`import { existsSync, readFileSync, writeFileSync } from "node:fs";
+export default { fetch(req) {
+  const path = "/tmp/isle-isolation-check";
+  if (new URL(req.url).pathname === "/write") { writeFileSync(path, "tenant secret"); return new Response("written"); }
+  return new Response(existsSync(path) ? readFileSync(path, "utf8") : "absent");
+} };`);
+    const call = async (tenant: string, path: string) => text((await runtime.invoke(runtimeRequest(tenant, hash, path))).body);
+    expect(await call("tmp-a", "/write")).toBe("written");
+    expect(await call("tmp-b", "/read")).toBe("absent");
   });
 
   it("shows the function the original URL and none of the internal headers, even spoofed ones", async () => {

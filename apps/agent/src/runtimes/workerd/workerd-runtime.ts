@@ -5,11 +5,23 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
-import type { ArtifactSource, EnvSource, FunctionRuntime, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "../runtime.js";
+import { CidrList } from "../../egress/address-ranges.js";
+import { EgressPolicy, type EgressPolicyOptions } from "../../egress/egress-policy.js";
+import { InvocationRegistry } from "../../egress/invocation-registry.js";
+import {
+  defaultMaxSubrequests,
+  type ArtifactSource,
+  type EnvSource,
+  type FunctionRuntime,
+  type RuntimeRequest,
+  type RuntimeResponse,
+  type RuntimeStatus,
+} from "../runtime.js";
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
 import { toCapnpFile } from "./capnp.js";
 import { buildWorkerdConfig } from "./config.js";
 import { invokeOn } from "./invoke.js";
+import { ReplayableBody } from "../replayable-body.js";
 import { MemoryCgroup } from "./memory-cgroup.js";
 import { supervisorSource } from "./supervisor.js";
 import { WorkerdProcess, type RestartPolicy } from "./workerd-process.js";
@@ -41,10 +53,32 @@ export interface WorkerdRuntimeOptions {
   probeTimeoutMs?: number;
   /** Memory limit of each workerd process (cgroup v1); undefined: unbounded. */
   memoryLimitMb?: number;
+  /** What functions may reach (ADR 0009); default: public addresses only, calls to a gateway on 127.0.0.1:8080. */
+  egress?: EgressSettings;
+  /** How often each busy process is checked for a blocked event loop (heartbeat probe); default 100 ms. */
+  heartbeatMs?: number;
+  /** A heartbeat unanswered this long marks the process stalled: no new requests while another is ready. Default 200 ms. */
+  stalledAfterMs?: number;
+  /** Request bodies up to this size are kept so the request can be retried on another process; default 1 MiB. */
+  retryBodyBytes?: number;
   /** Called with the isolate id of an abandoned request whose process was then killed as stuck. */
   onRunaway?: (isolateId: string) => void;
   restart?: RestartPolicy;
 }
+
+/** The egress policy's settings; the runtime adds the registry of its invocations. */
+export type EgressSettings = Omit<EgressPolicyOptions, "registry">;
+
+/** Bodies kept for a retry: most API payloads fit, and a full pool holds at most this per request. */
+export const defaultRetryBodyBytes = 1024 * 1024;
+
+const defaultEgress: EgressSettings = {
+  allow: new CidrList([]),
+  deny: new CidrList([]),
+  gatewayUrl: new URL("http://127.0.0.1:8080"),
+  gatewayOrigins: ["http://127.0.0.1:8080"],
+  domain: undefined,
+};
 
 /** Isolates get this date unless configured: fixed, so upgrading workerd changes nothing for tenants. */
 export const defaultCompatibilityDate = "2026-11-01";
@@ -70,6 +104,11 @@ export class WorkerdRuntime implements FunctionRuntime {
   private readonly groups: MemoryCgroup[] = [];
   /** The liveness check each abandoned request started, by its signal. */
   private readonly verdicts = new WeakMap<AbortSignal, Promise<"runaway" | "alive">>();
+  private readonly invocations = new InvocationRegistry();
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Isolates that have answered at least once: bystanders, not suspects, when their process runs out of memory. */
+  private readonly answered = new BoundedSet<string>(100_000);
+  private readonly beating = new Set<WorkerdProcess>();
 
   constructor(options: WorkerdRuntimeOptions) {
     this.options = options;
@@ -89,18 +128,27 @@ export class WorkerdRuntime implements FunctionRuntime {
 
     await mkdir(workDir, { recursive: true });
     const configPath = join(workDir, "workerd.capnp");
+    const egress = this.options.egress ?? defaultEgress;
     const config = toCapnpFile(
       buildWorkerdConfig({
         supervisorFile: "supervisor.js",
         artifactSocket,
         compatibilityDate: this.options.compatibilityDate ?? defaultCompatibilityDate,
+        network: { allow: egress.allow.entries, deny: egress.deny.entries },
+        gatewayAddress: hostAndPort(egress.gatewayUrl),
       }),
     );
     await writeFile(join(workDir, "supervisor.js"), supervisorSource);
     await writeFile(configPath, config);
     if (this.options.debugConfig) this.logger.info({ configPath, config }, "workerd config");
 
-    this.artifactServer = await startArtifactServer({ socketPath: artifactSocket, artifacts, env: this.options.env, logger: this.logger });
+    this.artifactServer = await startArtifactServer({
+      socketPath: artifactSocket,
+      artifacts,
+      env: this.options.env,
+      egress: new EgressPolicy({ ...egress, registry: this.invocations }),
+      logger: this.logger,
+    });
     const command = this.command();
     this.processes = socketPaths.map(
       (socketPath, index) =>
@@ -121,26 +169,88 @@ export class WorkerdRuntime implements FunctionRuntime {
       await this.stop();
       throw err;
     }
+    this.heartbeat = setInterval(() => this.checkBusyProcesses(), this.options.heartbeatMs ?? 100);
+    this.heartbeat.unref();
     this.logger.info({ processes: count, pids: this.pids() }, "workerd pool ready");
+  }
+
+  /**
+   * The early warning of the watchdog: a spinning request blocks its whole
+   * process long before its deadline lets the watchdog kill it, and until
+   * then the process still looks least loaded to pick(). Each busy process
+   * gets a heartbeat probe; one that goes unanswered marks it stalled, so
+   * new requests go to the others, until the probe is answered (or the
+   * process is killed and restarts).
+   */
+  private checkBusyProcesses(): void {
+    const stalledAfterMs = this.options.stalledAfterMs ?? 200;
+    for (const proc of this.processes) {
+      if (proc.inFlight === 0 || !proc.dispatcher || this.beating.has(proc)) continue;
+      this.beating.add(proc);
+      const mark = setTimeout(() => (proc.stalled = true), stalledAfterMs);
+      // No timeout of its own that matters: it ends with an answer or with the process.
+      void proc.probe(10 * 60_000).then(() => {
+        clearTimeout(mark);
+        proc.stalled = false;
+        this.beating.delete(proc);
+      });
+    }
   }
 
   invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
     const first = this.pick(request.isolateId);
     if (!first) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
-    return this.invokeOnProcess(first, request).catch(async (err: unknown) => {
-      if (err instanceof IsleError && err.code === "upstream_failed" && this.options.memoryLimitMb !== undefined && (await first.brokeOutOfMemory(500))) {
+    const ended = this.invocations.begin(request.invocationId, {
+      isolateId: request.isolateId,
+      tenantName: request.egress?.tenantName ?? "",
+      maxSubrequests: request.egress?.maxSubrequests ?? defaultMaxSubrequests,
+      callToken: request.egress?.callToken ?? "",
+      traceparent: request.egress?.traceparent ?? "",
+      tracestate: request.egress?.tracestate ?? "",
+    });
+    return this.invokeWithRetry(first, request).then(
+      (response) => {
+        response.body.once("close", ended);
+        return response;
+      },
+      (err: unknown) => {
+        ended();
+        throw err;
+      },
+    );
+  }
+
+  private async invokeWithRetry(first: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
+    const replay = request.body ? new ReplayableBody(request.body, this.options.retryBodyBytes ?? defaultRetryBodyBytes) : undefined;
+    const attempt = () => ({ ...request, body: replay?.attempt() ?? null });
+    let response: RuntimeResponse;
+    try {
+      response = await this.invokeOnProcess(first, attempt());
+    } catch (err) {
+      // The process died under it: seen as a broken connection, or, when the
+      // exit was noticed first, as the pool's own memory_limit (workerd-process.ts).
+      const failed = err instanceof IsleError && (err.code === "upstream_failed" || err.code === "memory_limit");
+      const outOfMemory =
+        failed && (err.code === "memory_limit" || (this.options.memoryLimitMb !== undefined && (await first.brokeOutOfMemory(500))));
+      // The process's memory is shared by all its isolates, so which one grew
+      // is unknown. An isolate that has answered here before is taken to be a
+      // bystander and retried like any other; one that never answered (the
+      // bomb never does) gets memory_limit.
+      if (outOfMemory && !this.answered.has(request.isolateId)) {
         throw new IsleError("memory_limit", "the function's runtime ran out of memory");
       }
       // A request that shared a process with a spinning function dies with it.
-      // With no body, nothing of it is lost: run it once more elsewhere. (A
-      // body may be half read; DESIGN §5 allows a retry only when no byte of
-      // the response was sent, which holds here: we never got its head.)
-      const innocent = err instanceof IsleError && err.code === "upstream_failed" && request.body === null && !request.signal.aborted;
+      // Run it once more elsewhere, with its whole body again (DESIGN §5
+      // allows a retry when no byte of the response was sent, which holds
+      // here: we never got its head). Bodies too large to keep are not retried.
+      const innocent = failed && (replay?.replayable ?? true) && !request.signal.aborted;
       const second = innocent ? this.pick(request.isolateId, first) : undefined;
       if (!second) throw err;
       this.logger.info({ invocationId: request.invocationId }, "retrying on another workerd process");
-      return this.invokeOnProcess(second, request);
-    });
+      response = await this.invokeOnProcess(second, attempt());
+    }
+    this.answered.add(request.isolateId);
+    return response;
   }
 
   private invokeOnProcess(proc: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
@@ -209,6 +319,7 @@ export class WorkerdRuntime implements FunctionRuntime {
 
   async stop(): Promise<void> {
     this.state = "stopped";
+    clearInterval(this.heartbeat);
     await Promise.all(this.processes.map((p) => p.stop()));
     for (const group of this.groups.splice(0)) group.remove();
     await this.artifactServer?.close();
@@ -217,15 +328,16 @@ export class WorkerdRuntime implements FunctionRuntime {
 
   /**
    * Least in flight among ready processes, scanning from the isolate's home
-   * process; a process under a liveness probe only when no other is ready.
+   * process; a process under a liveness probe or stalled only when no other is ready.
    */
   private pick(isolateId: string, exclude?: WorkerdProcess): WorkerdProcess | undefined {
     const count = this.processes.length;
     if (this.state !== "started" || count === 0) return undefined;
     const home = fnv1a(isolateId) % count;
     let best: WorkerdProcess | undefined;
+    const avoided = (p: WorkerdProcess) => p.suspect || p.stalled;
     const better = (a: WorkerdProcess, b: WorkerdProcess | undefined) =>
-      !b || (a.suspect !== b.suspect ? !a.suspect : a.inFlight < b.inFlight);
+      !b || (avoided(a) !== avoided(b) ? !avoided(a) : a.inFlight < b.inFlight);
     for (let i = 0; i < count; i++) {
       const candidate = this.processes[(home + i) % count];
       if (!candidate?.dispatcher || candidate === exclude) continue;
@@ -254,6 +366,30 @@ export class WorkerdRuntime implements FunctionRuntime {
     }
     return [setpriv, "--pdeathsig", "SIGKILL", "--", binary];
   }
+}
+
+/** A set that forgets its oldest entries past `max`, so a long-lived agent's memory stays bounded. */
+class BoundedSet<T> {
+  private readonly items = new Set<T>();
+  constructor(private readonly max: number) {}
+
+  add(item: T): void {
+    if (this.items.has(item)) return;
+    this.items.add(item);
+    if (this.items.size > this.max) {
+      const oldest = this.items.values().next();
+      if (!oldest.done) this.items.delete(oldest.value);
+    }
+  }
+
+  has(item: T): boolean {
+    return this.items.has(item);
+  }
+}
+
+/** `host:port` of a URL, with the scheme's default port when it names none. */
+function hostAndPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
 }
 
 /** Path of the workerd binary installed by the `workerd` npm package (a CommonJS module). */

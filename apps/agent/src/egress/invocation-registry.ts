@@ -1,0 +1,83 @@
+/** What the egress needs to know about one invocation of a function. */
+export interface InvocationEgress {
+  /** The isolate the invocation runs in; outbound requests of other isolates never count against it. */
+  isolateId: string;
+  tenantName: string;
+  /** Outbound requests (fetch, connect, function calls) allowed; 0 means none. */
+  maxSubrequests: number;
+  /** Gateway-signed proof that a call comes from this invocation; empty when the gateway sent none. */
+  callToken: string;
+  traceparent: string;
+  tracestate: string;
+}
+
+interface Entry extends InvocationEgress {
+  subrequests: number;
+}
+
+/**
+ * How long an invocation's egress context outlives its response: work a
+ * function left running with `ctx.waitUntil` (logging, cache fills) may still
+ * send requests, and they still count against that invocation.
+ */
+export const afterResponseGraceMs = 30_000;
+
+/**
+ * The invocations in flight on this agent, by id, as the egress sees them:
+ * whom an outbound request belongs to and how many it has made.
+ */
+export class InvocationRegistry {
+  private readonly live = new Map<string, Entry>();
+  /** Newest first per isolate, for outbound requests that carry no invocation (connect()). */
+  private readonly byIsolate = new Map<string, Set<string>>();
+
+  constructor(private readonly graceMs = afterResponseGraceMs) {}
+
+  /** Registers an invocation; call the returned function when its response has ended. */
+  begin(invocationId: string, egress: InvocationEgress): () => void {
+    this.live.set(invocationId, { ...egress, subrequests: 0 });
+    let ids = this.byIsolate.get(egress.isolateId);
+    if (!ids) this.byIsolate.set(egress.isolateId, (ids = new Set()));
+    ids.add(invocationId);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const timer = setTimeout(() => this.forget(invocationId, egress.isolateId), this.graceMs);
+      timer.unref();
+    };
+  }
+
+  /**
+   * The invocation an outbound request of `isolateId` counts against: the one
+   * it names, if that one runs in this isolate; otherwise the isolate's newest.
+   * Undefined when the isolate has none, so it cannot send anything.
+   */
+  attribute(isolateId: string, invocationId: string | null): (InvocationEgress & { subrequests: number }) | undefined {
+    const named = invocationId ? this.live.get(invocationId) : undefined;
+    if (named && named.isolateId === isolateId) return named;
+    const ids = this.byIsolate.get(isolateId);
+    if (!ids) return undefined;
+    let newest: string | undefined;
+    for (const id of ids) newest = id;
+    return newest === undefined ? undefined : this.live.get(newest);
+  }
+
+  /** Counts one outbound request; false when that would exceed the invocation's limit. */
+  count(entry: { subrequests: number; maxSubrequests: number }): boolean {
+    if (entry.subrequests >= entry.maxSubrequests) return false;
+    entry.subrequests += 1;
+    return true;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  private forget(invocationId: string, isolateId: string): void {
+    this.live.delete(invocationId);
+    const ids = this.byIsolate.get(isolateId);
+    ids?.delete(invocationId);
+    if (ids?.size === 0) this.byIsolate.delete(isolateId);
+  }
+}

@@ -1,0 +1,116 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import type { agentV1 } from "@isle/proto";
+import { createLogger } from "@isle/telemetry";
+import { createAgentState } from "../server.js";
+import { createInvokeHandler } from "./mux.js";
+import { FakeRuntime, answer, testHead, untilAborted } from "./test-helpers.js";
+
+type Frame = agentV1.InvokeFrame["frame"];
+
+/** Stands in for the gRPC duplex call: frames in by `emit("data")`, frames out recorded. */
+class FakeCall extends EventEmitter {
+  readonly written: agentV1.InvokeFrame[] = [];
+  writableEnded = false;
+  destroyed = false;
+  write(frame: agentV1.InvokeFrame): boolean {
+    this.written.push(frame);
+    return true;
+  }
+  end(): void {
+    this.writableEnded = true;
+  }
+  frame(channel: number, frame: Frame): void {
+    this.emit("data", { channel, frame });
+  }
+  /** The error code of the channel's trailer: "" when it succeeded, undefined while it runs. */
+  outcome(channel: number): string | undefined {
+    const trailer = this.written.find((f) => f.channel === channel && f.frame?.$case === "trailer");
+    return trailer?.frame?.$case === "trailer" ? trailer.frame.value.errorCode : undefined;
+  }
+}
+
+const logger = createLogger({ service: "test", level: "silent" });
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+function setUp() {
+  const runtime = new FakeRuntime();
+  const state = createAgentState();
+  const call = new FakeCall();
+  createInvokeHandler(runtime, state, logger)(call as never);
+  const open = (channel: number, maxConcurrency: number, functionId = "fn_1") =>
+    call.frame(channel, { $case: "requestHead", value: testHead({ maxConcurrency }, { hasBody: false }, functionId) });
+  return { runtime, state, call, open };
+}
+
+describe("Invoke handler: per-function concurrency", () => {
+  it("refuses the invocation past the limit at once with concurrency_limit; the allowed ones finish", async () => {
+    const { runtime, call, open } = setUp();
+    const answers: Array<() => void> = [];
+    runtime.handle = () => new Promise((resolve) => answers.push(() => resolve(answer("ok"))));
+    open(1, 2);
+    open(2, 2);
+    open(3, 2);
+    await settle();
+    expect(call.outcome(3)).toBe("concurrency_limit");
+    expect(runtime.requests).toHaveLength(2);
+    expect([call.outcome(1), call.outcome(2)]).toEqual([undefined, undefined]);
+    for (const respond of answers) respond();
+    await settle();
+    expect([call.outcome(1), call.outcome(2)]).toEqual(["", ""]);
+  });
+
+  it("counts each function apart", async () => {
+    const { runtime, call, open } = setUp();
+    runtime.handle = untilAborted;
+    open(1, 1, "fn_a");
+    open(2, 1, "fn_b");
+    await settle();
+    expect(runtime.requests).toHaveLength(2);
+    expect([call.outcome(1), call.outcome(2)]).toEqual([undefined, undefined]);
+  });
+
+  it("gives the slot back when the invocation answers, fails, is cancelled or times out", async () => {
+    const { runtime, state, call, open } = setUp();
+    runtime.handle = async () => answer("ok");
+    open(1, 1);
+    await settle();
+    expect(call.outcome(1)).toBe("");
+
+    runtime.handle = async () => Promise.reject(new Error("boom"));
+    open(2, 1);
+    await settle();
+    expect(call.outcome(2)).toBe("internal");
+
+    runtime.handle = untilAborted;
+    open(3, 1);
+    await settle();
+    call.frame(3, { $case: "cancel", value: { reason: "client gone" } });
+    await settle();
+    expect(call.outcome(3)).toBe("upstream_failed");
+
+    call.frame(4, { $case: "requestHead", value: testHead({ maxConcurrency: 1 }, { hasBody: false, deadlineUnixMs: Date.now() + 20 }) });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(call.outcome(4)).toBe("timeout");
+
+    // After each ending the one slot was free again: the next one ran.
+    runtime.handle = async () => answer("ok");
+    open(5, 1);
+    await settle();
+    expect(call.outcome(5)).toBe("");
+    expect(state.concurrency.inFlight("ten_1:fn_1")).toBe(0);
+  });
+
+  it("frees every slot when the whole stream breaks", async () => {
+    const { runtime, state, call, open } = setUp();
+    runtime.handle = untilAborted;
+    open(1, 2);
+    open(2, 2);
+    await settle();
+    expect(state.concurrency.inFlight("ten_1:fn_1")).toBe(2);
+    call.emit("cancelled");
+    await settle();
+    expect(state.concurrency.inFlight("ten_1:fn_1")).toBe(0);
+    expect(state.inFlight.count).toBe(0);
+  });
+});

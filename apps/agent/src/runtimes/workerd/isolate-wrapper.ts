@@ -1,0 +1,82 @@
+/**
+ * Modules the supervisor adds to every tenant isolate, in front of the
+ * function's own main module. They tie each outbound request to the
+ * invocation that made it, so the egress can count subrequests per
+ * invocation and carry that invocation's trace context and call token:
+ *
+ * - the prelude (imported first, so it runs before any tenant module and no
+ *   tenant code can keep the unwrapped fetch) wraps `fetch` to tag each
+ *   request with the current invocation, held in an AsyncLocalStorage;
+ * - the main wrapper runs each `fetch` event inside that storage, with the
+ *   invocation id the supervisor passes as the entrypoint's props.
+ *
+ * The tag is only a hint: the agent checks that the invocation it names runs
+ * in the isolate the request came from, so a function can only ever charge
+ * its own invocations. The tenant's code could remove the tag, but a request
+ * without one counts against the isolate's newest invocation anyway.
+ */
+
+/** Request header carrying the invocation id from the isolate to the egress. */
+export const egressTagHeader = "x-isle-egress-invocation";
+
+/** Module names the supervisor reserves inside an isolate. */
+export const wrapperModules = { prelude: "__isle_prelude.js", main: "__isle_main.js" } as const;
+
+export const preludeSource = `import { AsyncLocalStorage } from "node:async_hooks";
+export const invocation = new AsyncLocalStorage();
+const platformFetch = globalThis.fetch;
+export function tagged(send) {
+  return function (input, init) {
+    const id = invocation.getStore();
+    if (id === undefined) return send(input, init);
+    let request;
+    try {
+      request = new Request(input, init);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    request.headers.set(${JSON.stringify(egressTagHeader)}, id);
+    return send(request);
+  };
+}
+globalThis.fetch = tagged(platformFetch);
+`;
+
+/**
+ * Source of the main wrapper, as a JS function the supervisor calls with the
+ * function's main module name (an import specifier relative to the wrapper).
+ * Named exports pass through unchanged; the default export keeps every
+ * handler, with `fetch` run inside the invocation's storage. The FUNCTIONS
+ * binding, when present, is wrapped the same way as the global fetch.
+ */
+export const mainWrapperFactorySource = `function mainWrapper(userMain) {
+  const spec = JSON.stringify("./" + userMain);
+  return [
+    'import { invocation, tagged } from "./${wrapperModules.prelude}";',
+    "import * as user from " + spec + ";",
+    "export * from " + spec + ";",
+    "const base = user.default;",
+    "const envs = new WeakMap();",
+    "function withCalls(env) {",
+    "  if (!env || typeof env !== 'object' || !env.FUNCTIONS || typeof env.FUNCTIONS.fetch !== 'function') return env;",
+    "  let wrapped = envs.get(env);",
+    "  if (!wrapped) {",
+    "    const calls = env.FUNCTIONS;",
+    "    wrapped = { ...env, FUNCTIONS: { fetch: tagged((input, init) => calls.fetch(input, init)) } };",
+    "    envs.set(env, wrapped);",
+    "  }",
+    "  return wrapped;",
+    "}",
+    "function within(ctx, run) {",
+    "  const id = ctx && ctx.props ? ctx.props.invocation : undefined;",
+    "  return id === undefined ? run() : invocation.run(id, run);",
+    "}",
+    "let wrapped = base;",
+    "if (base && typeof base === 'object' && typeof base.fetch === 'function') {",
+    "  wrapped = { ...base, fetch(request, env, ctx) { return within(ctx, () => base.fetch.call(base, request, withCalls(env), ctx)); } };",
+    "} else if (typeof base === 'function' && base.prototype && typeof base.prototype.fetch === 'function') {",
+    "  wrapped = class extends base { fetch(request) { return within(this.ctx, () => super.fetch(request)); } };",
+    "}",
+    "export default wrapped;",
+  ].join("\\n");
+}`;

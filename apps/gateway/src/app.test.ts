@@ -9,13 +9,17 @@ import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createApp } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-keys.js";
+import { CallTokens, maxCallDepth } from "./invoke/call-token.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
+import { OutlierDetector } from "./invoke/outlier-detector.js";
 import { Membership } from "./control/membership.js";
 import type { Invoker, InvokeSpec } from "./invoke/sidecar-invoker.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 import { SecretBox } from "./secrets/secret-box.js";
+import { MemoryRateLimiter } from "./rate-limit/memory-rate-limiter.js";
 
 const token = "operator-token-for-tests";
+const metricsToken = "metrics-token-for-tests";
 
 /** Stands in for the sidecar hop: records the head, answers as told. */
 class FakeInvoker implements Invoker {
@@ -23,7 +27,7 @@ class FakeInvoker implements Invoker {
   answer: () => Promise<Response> = async () => new Response("from the function", { status: 201, headers: { "x-fn": "1" } });
   async invoke(_agent: unknown, spec: InvokeSpec) {
     this.heads.push(spec.head);
-    return { response: await this.answer(), coldStart: false, outcome: Promise.resolve({ errorCode: undefined }) };
+    return { response: await this.answer(), coldStart: false, outcome: Promise.resolve({ errorCode: undefined, fault: undefined }) };
   }
   close(): void {}
 }
@@ -33,6 +37,7 @@ describe("gateway app", () => {
   let dir: string;
   const membership = new Membership();
   const invoker = new FakeInvoker();
+  const callTokens = new CallTokens(randomBytes(32));
   const records: NewInvocation[] = [];
   let app: ReturnType<typeof createApp>;
 
@@ -63,6 +68,11 @@ describe("gateway app", () => {
       limits: { maxUploadBytes: 64 * 1024, maxBundleBytes: 1024 * 1024 },
       logger: createLogger({ service: "gateway", level: process.env.DBG ? "error" : "silent" }),
       secretBox,
+      callTokens,
+      metricsToken,
+      outliers: new OutlierDetector(),
+      rateLimiter: new MemoryRateLimiter(),
+      rateDefaults: { tenant: { rate: 10_000, burst: 10_000 }, key: { rate: 10_000, burst: 10_000 } },
     });
     expect((await operator("/v1/tenants", json({ name: "acme" }))).status).toBe(201);
     expect((await deploy("hello", { "index.js": "export default { fetch: () => new Response('hi') }" })).status).toBe(201);
@@ -163,6 +173,29 @@ describe("gateway app", () => {
       expect(bodies.size).toBe(1);
     });
 
+    it("lets a function call a private function of its own tenant with its call token, and no other", async () => {
+      await app.request("/fn/acme/hello/");
+      const token = invoker.heads.at(-1)?.callToken ?? "";
+      const claims = callTokens.verify(token, Date.now());
+      expect(claims).toMatchObject({ depth: 1, invocationId: invoker.heads.at(-1)?.invocationId });
+
+      const called = await app.request("/fn/acme/secret/", { headers: { "x-isle-call-token": token } });
+      expect(called.status).toBe(201);
+      // The nested call's own token is one level deeper.
+      expect(callTokens.verify(invoker.heads.at(-1)?.callToken, Date.now())?.depth).toBe(2);
+
+      const forged = new CallTokens(randomBytes(32)).mint({ ...claims!, expiresAtMs: Date.now() + 60_000 });
+      const otherTenant = callTokens.mint({ ...claims!, tenantId: "ten_other" });
+      const expired = callTokens.mint({ ...claims!, expiresAtMs: Date.now() - 1 });
+      for (const bad of [forged, otherTenant, expired]) {
+        expect((await app.request("/fn/acme/secret/", { headers: { "x-isle-call-token": bad } })).status).toBe(401);
+      }
+      const tooDeep = callTokens.mint({ ...claims!, depth: maxCallDepth });
+      const loop = await app.request("/fn/acme/secret/", { headers: { "x-isle-call-token": tooDeep } });
+      expect(loop.status).toBe(508);
+      expect(((await loop.json()) as { error: { code: string } }).error.code).toBe("call_depth_exceeded");
+    });
+
     it("records every invocation", async () => {
       const res = await app.request("/fn/acme/hello/recorded");
       const id = res.headers.get("x-isle-invocation-id");
@@ -181,10 +214,89 @@ describe("gateway app", () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("function_error");
     });
 
+    it("tells a client refused for the function's concurrency to retry in a second", async () => {
+      invoker.answer = async () => {
+        throw new IsleError("concurrency_limit", "the function is at its concurrency limit");
+      };
+      const res = await app.request("/fn/acme/hello");
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("concurrency_limit");
+    });
+
+    it("refuses a body whose Content-Length is over the function's cap without reaching an agent", async () => {
+      invoker.answer = async () => new Response("ok");
+      expect((await operator("/v1/tenants/acme/functions/hello", { ...json({ limits: { maxRequestBytes: 1024 } }), method: "PUT" })).status).toBe(200);
+      const sent = invoker.heads.length;
+      const over = await app.request("/fn/acme/hello", { method: "POST", body: "x".repeat(1025), headers: { "content-length": "1025" } });
+      expect(over.status).toBe(413);
+      expect(((await over.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
+      expect(invoker.heads.length).toBe(sent);
+      const within = await app.request("/fn/acme/hello", { method: "POST", body: "x".repeat(1024), headers: { "content-length": "1024" } });
+      expect(within.status).toBe(200);
+      expect(invoker.heads.at(-1)?.limits?.maxRequestBytes).toBe(1024);
+    });
+
     it("answers unknown routes in the error shape", async () => {
       const res = await app.request("/nowhere");
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    });
+  });
+
+  describe("metrics", () => {
+    const scrape = (authorization: string) => app.request("/metrics", { headers: { authorization } });
+    /** The value of one series in a scrape, 0 when absent. */
+    const valueOf = (text: string, series: string) => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1] ?? 0);
+
+    it("needs the operator token or the metrics token, and refuses everything else with the same 401", async () => {
+      for (const authorization of ["", "Bearer wrong-token-of-some-length", `Basic ${token}`, metricsToken]) {
+        const res = await app.request("/metrics", { headers: authorization ? { authorization } : {} });
+        expect(res.status, authorization).toBe(401);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+      }
+      // Not through the x-api-key header either: that is where tenant keys go.
+      expect((await app.request("/metrics", { headers: { "x-api-key": token } })).status).toBe(401);
+      // A tenant's admin key reads its own tenant, not every tenant's traffic.
+      const created = await operator("/v1/tenants/acme/keys", json({ name: "admin", scopes: ["admin"] }));
+      expect(created.status).toBe(201);
+      const { key } = (await created.json()) as { key: string };
+      expect((await scrape(`Bearer ${key}`)).status).toBe(401);
+      for (const credential of [token, metricsToken]) {
+        const res = await scrape(`Bearer ${credential}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+        expect(await res.text()).toContain("# TYPE isle_gateway_invocations_total counter");
+      }
+    });
+
+    it("counts an invoke once, with its duration, and reports healthy agents", async () => {
+      membership.report(
+        { agentId: "a1", address: "127.0.0.1:1", capacity: 10, inFlight: 0, loaded: [], sentAtUnixMs: 0, draining: false, workerdReady: 1 },
+        {},
+      );
+      invoker.answer = async () => new Response("ok", { status: 202 });
+      const series = 'isle_gateway_invocations_total{tenant="acme",function="hello",status="2xx",error="none"}';
+      const histogram = 'isle_gateway_invocation_duration_seconds_count{tenant="acme",function="hello"}';
+      const before = await (await scrape(`Bearer ${token}`)).text();
+      const res = await app.request("/fn/acme/hello");
+      expect(await res.text()).toBe("ok");
+      await new Promise((r) => setTimeout(r, 10));
+      const after = await (await scrape(`Bearer ${token}`)).text();
+      expect(valueOf(after, series) - valueOf(before, series)).toBe(1);
+      expect(valueOf(after, histogram) - valueOf(before, histogram)).toBe(1);
+      expect(valueOf(after, "isle_gateway_healthy_agents")).toBe(1);
+      expect(valueOf(after, "isle_gateway_queue_depth")).toBe(0);
+    });
+
+    it("counts a platform error by its code", async () => {
+      invoker.answer = async () => {
+        throw new IsleError("timeout", "the function did not answer in time");
+      };
+      const series = 'isle_gateway_invocations_total{tenant="acme",function="hello",status="5xx",error="timeout"}';
+      const before = valueOf(await (await scrape(`Bearer ${token}`)).text(), series);
+      expect((await app.request("/fn/acme/hello")).status).toBe(504);
+      expect(valueOf(await (await scrape(`Bearer ${token}`)).text(), series) - before).toBe(1);
     });
   });
 });

@@ -1,10 +1,14 @@
 import type { Hono } from "hono";
 import type { IsleDb } from "@isle/db";
-import type { Logger } from "@isle/telemetry";
+import type { Logger, Tracing } from "@isle/telemetry";
 import type { Membership } from "./control/membership.js";
 import type { GatewayEnv } from "./env.js";
 import type { ApiKeyVerifier } from "./auth/api-keys.js";
+import type { CallTokens } from "./invoke/call-token.js";
 import type { InvocationRecorder } from "./invoke/invocation-recorder.js";
+import type { OutlierDetector } from "./invoke/outlier-detector.js";
+import type { RateDefaults } from "./rate-limit/invoke-rate-limit.js";
+import type { RateLimiter } from "./rate-limit/rate-limiter.js";
 import type { Invoker } from "./invoke/sidecar-invoker.js";
 import type { TargetResolver } from "./invoke/target-resolver.js";
 import { accessLog } from "./middleware/access-log.js";
@@ -12,6 +16,7 @@ import { apiAuth } from "./middleware/api-auth.js";
 import { maxBody } from "./middleware/body-size.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { requestId } from "./middleware/request-id.js";
+import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createApiApp } from "./routes/api.js";
 import type { DeployLimits } from "./routes/deployments/create.js";
 import { openApiPath } from "./routes/docs/openapi-document.js";
@@ -19,6 +24,7 @@ import { register as registerDocs } from "./routes/docs/reference.js";
 import { registerHealth, type Readiness } from "./routes/health/health.js";
 import { registerManagement } from "./routes/index.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
+import { registerMetrics } from "./routes/metrics/metrics.js";
 import type { SecretBox } from "./secrets/secret-box.js";
 
 export interface AppDeps {
@@ -37,8 +43,21 @@ export interface AppDeps {
   adminToken: string;
   limits: DeployLimits;
   logger: Logger;
+  /** Server spans of invokes; off when absent. */
+  tracing?: Tracing;
   /** Seals function secrets before they are stored. */
   secretBox: SecretBox;
+  /** Signs and checks function-to-function call tokens. */
+  callTokens: CallTokens;
+  /** Prometheus metrics; default: a fresh set whose gauges read `membership`. */
+  metrics?: GatewayMetrics;
+  /** ISLE_METRICS_TOKEN: a Bearer credential for /metrics alone. */
+  metricsToken?: string | undefined;
+  /** Circuit breakers of nodes and of functions on nodes; the invoker reports to the same one. */
+  outliers: OutlierDetector;
+  /** Invoke rate limits per tenant and per key: in memory, or Redis when configured. */
+  rateLimiter: RateLimiter;
+  rateDefaults: RateDefaults;
 }
 
 /** Builds the gateway's HTTP app from its dependencies; never listens (main.ts does). */
@@ -46,13 +65,21 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const app = createApiApp();
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
-  const { verifier } = deps;
+  const { verifier, membership } = deps;
+  const metrics =
+    deps.metrics ??
+    new GatewayMetrics({
+      healthyAgents: () => membership.healthy().length,
+      replicas: () => membership.all().length,
+      ejected: () => deps.outliers.ejected().length,
+    });
 
   // Invoke routes come first: they name requests by their invocation id and
   // skip the middleware below, which is for everything else.
-  registerInvoke(app, deps);
+  registerInvoke(app, { ...deps, metrics });
   registerHealth(app, deps.readiness);
   app.use(requestId());
+  registerMetrics(app, { metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken });
   registerDocs(app);
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.

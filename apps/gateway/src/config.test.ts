@@ -23,6 +23,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ISLE_SECRETS_KEY: short })).not.toThrow(short);
   });
 
+  it("takes a metrics token of at least 16 characters, without echoing a short one", () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ ISLE_METRICS_TOKEN: "m".repeat(16) }).metricsToken).toBe("m".repeat(16));
+    expect(() => loadConfig({ ISLE_METRICS_TOKEN: "tooshort" })).toThrow(/ISLE_METRICS_TOKEN: at least 16/);
+    expect(() => loadConfig({ ISLE_METRICS_TOKEN: "tooshort" })).not.toThrow("tooshort");
+  });
+
   it("treats an empty DATABASE_URL as unset", () => {
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
   });

@@ -12,6 +12,8 @@ const schema = z.object({
     .or(z.literal("").transform(() => undefined)),
   ISLE_ADMIN_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   ISLE_DOMAIN: z.string().optional(),
+  /** A Bearer credential that reads /metrics and nothing else (for Prometheus); the operator token works too. */
+  ISLE_METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   /** The control plane's gRPC listener; agents connect here. Loopback by default. */
   ISLE_CONTROL_HOST: z.string().default("127.0.0.1"),
   ISLE_CONTROL_PORT: port.default(7070),
@@ -26,6 +28,18 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, "base64").length === 32, "the base64 of exactly 32 bytes (openssl rand -base64 32)")
     .optional()
     .or(z.literal("").transform(() => undefined)),
+  /** Shared rate-limit buckets for every gateway; unset: each gateway counts alone, in memory. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  /** Platform default invoke rate per tenant (requests/s) and its burst; tenants may set their own. */
+  ISLE_TENANT_RATE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  ISLE_TENANT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** Platform default invoke rate per API key (requests/s) and its burst. */
+  ISLE_KEY_RATE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  ISLE_KEY_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
 });
 
 export interface GatewayConfig {
@@ -35,6 +49,7 @@ export interface GatewayConfig {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   domain: string | undefined;
+  metricsToken: string | undefined;
   controlHost: string;
   controlPort: number;
   maxUploadBytes: number;
@@ -42,6 +57,9 @@ export interface GatewayConfig {
   logLevel: string;
   /** The secrets key's 32 bytes, when configured. */
   secretsKey: Buffer | undefined;
+  redisUrl: string | undefined;
+  /** Invoke rate limits when a tenant sets none. */
+  rateDefaults: { tenant: { rate: number; burst: number }; key: { rate: number; burst: number } };
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -54,11 +72,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     databaseUrl: v.DATABASE_URL,
     adminToken: v.ISLE_ADMIN_TOKEN,
     domain: v.ISLE_DOMAIN,
+    metricsToken: v.ISLE_METRICS_TOKEN,
     controlHost: v.ISLE_CONTROL_HOST,
     controlPort: v.ISLE_CONTROL_PORT,
     maxUploadBytes: v.ISLE_MAX_UPLOAD_MB * 1024 * 1024,
     maxBundleBytes: v.ISLE_MAX_BUNDLE_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,
     secretsKey: v.ISLE_SECRETS_KEY ? Buffer.from(v.ISLE_SECRETS_KEY, "base64") : undefined,
+    redisUrl: v.REDIS_URL,
+    rateDefaults: {
+      tenant: { rate: v.ISLE_TENANT_RATE, burst: v.ISLE_TENANT_BURST },
+      key: { rate: v.ISLE_KEY_RATE, burst: v.ISLE_KEY_BURST },
+    },
   };
 }

@@ -3,7 +3,7 @@ import { serve } from "@hono/node-server";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@isle/db";
-import { createLogger } from "@isle/telemetry";
+import { createLogger, startTracing } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
 import { createApp } from "./app.js";
@@ -12,16 +12,23 @@ import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
 import { DbEnvStore } from "./control/env-store.js";
 import { Membership } from "./control/membership.js";
+import { OutlierDetector } from "./invoke/outlier-detector.js";
 import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
+import { gatewayTls } from "./pki/gateway-identity.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 import { SecretBox } from "./secrets/secret-box.js";
 import { resolveSecretsKey } from "./secrets/secrets-key.js";
+import { CallTokens } from "./invoke/call-token.js";
+import { createRateLimiter } from "./rate-limit/create-rate-limiter.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ service: "gateway", level: config.logLevel });
+  // The OpenTelemetry SDK reads its own standard OTEL_* variables (endpoint, batching, sampler).
+  const tracing = startTracing("isle-gateway", process.env);
+  for (const note of tracing.notes) logger.warn(note);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { db } = database;
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
@@ -39,8 +46,12 @@ async function main(): Promise<void> {
     ),
   );
 
-  const invoker = new SidecarInvoker();
+  const outliers = new OutlierDetector({
+    onEject: (target, ejectMs) => logger.warn({ target, ejectMs }, "ejected a failing node (or a function on it) from placement"),
+  });
+  const invoker = new SidecarInvoker(await gatewayTls(config.dataDir), outliers);
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
+  const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const app = createApp({
     db,
     resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn)),
@@ -53,7 +64,13 @@ async function main(): Promise<void> {
     adminToken: admin.token,
     limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") },
     logger,
+    tracing,
     secretBox,
+    callTokens: new CallTokens(secretsKey.key),
+    metricsToken: config.metricsToken,
+    outliers,
+    rateLimiter,
+    rateDefaults: config.rateDefaults,
   });
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
@@ -73,8 +90,10 @@ async function main(): Promise<void> {
     server.close();
     control.forceShutdown();
     invoker.close();
+    await rateLimiter.close();
     await recorder.flush();
     await database.close();
+    await tracing.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,14 +1,25 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { createLogger } from "@isle/telemetry";
+import { createLogger, startTracing } from "@isle/telemetry";
 import { loadConfig } from "./config.js";
+import { TenantSlots } from "./limits.js";
 import { createProxyServer } from "./proxy.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: "sidecar", level: config.logLevel });
-const { server, close } = createProxyServer(config.agentSocket, logger);
+// The OpenTelemetry SDK reads its own standard OTEL_* variables (endpoint, batching, sampler).
+const tracing = startTracing("isle-sidecar", process.env);
+for (const note of tracing.notes) logger.warn(note);
+const { server, close } = createProxyServer(config.agentSocket, logger, { tenantSlots: new TenantSlots(config.tenantConcurrency), tracing });
 
-server.bindAsync(`${config.host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+// Mutual TLS: a caller without a certificate of the platform CA fails the handshake.
+const credentials = grpc.ServerCredentials.createSsl(
+  readFileSync(config.tls.caFile),
+  [{ cert_chain: readFileSync(config.tls.certFile), private_key: readFileSync(config.tls.keyFile) }],
+  true,
+);
+server.bindAsync(`${config.host}:${config.port}`, credentials, (err, port) => {
   if (err) {
     logger.fatal({ err: err.message }, "cannot listen");
     process.exit(1);
@@ -20,6 +31,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     logger.info({ signal }, "sidecar stopping");
     close();
-    process.exit(0);
+    void tracing
+      .shutdown()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
   });
 }

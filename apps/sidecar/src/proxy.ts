@@ -1,7 +1,11 @@
 import type { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import { agentV1, grpcChannelOptions } from "@isle/proto";
-import type { Logger } from "@isle/telemetry";
+import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
+import { admitCaller, isStatus } from "./caller-guard.js";
+import { invokeFilter } from "./invoke-filter.js";
+import { TenantConcurrencyGate, type TenantSlots } from "./limits.js";
+import { ChannelSpans } from "./channel-spans.js";
 
 const identity = (value: Buffer): Buffer => value;
 
@@ -39,13 +43,25 @@ function asStatus(err: unknown): Partial<grpc.StatusObject> {
   return { code: e.code ?? grpc.status.UNAVAILABLE, details: e.details ?? "agent unreachable" };
 }
 
+export interface ProxyOptions {
+  /** Per-tenant invocations in flight on this node, shared by every Invoke stream. */
+  tenantSlots: TenantSlots;
+  /** Spans per invocation channel; off when absent. */
+  tracing?: Tracing;
+}
+
 /**
  * Builds the sidecar's gRPC server: every Agent call is forwarded to the
  * agent's Unix socket, deadline and cancellation included. Bodies are never
  * decoded; Node stream backpressure plus HTTP/2 flow control on both sides
- * keep memory flat however large a body is.
+ * keep memory flat however large a body is. On Invoke streams, request heads
+ * are read to check their signed context (invoke-filter.ts) and to hold each
+ * tenant to its concurrency on this node (limits.ts); with tracing on, each
+ * channel gets a span (ChannelSpans re-encodes the head with its context,
+ * which the signature does not cover).
  */
-export function createProxyServer(agentSocket: string, logger: Logger): { server: grpc.Server; close(): void } {
+export function createProxyServer(agentSocket: string, logger: Logger, options: ProxyOptions): { server: grpc.Server; close(): void } {
+  const invokePath = agentV1.AgentService.invoke.path;
   const client = new grpc.Client(`unix:${agentSocket}`, grpc.credentials.createInsecure(), grpcChannelOptions);
   const server = new grpc.Server(grpcChannelOptions);
   const service = passthroughService();
@@ -54,6 +70,11 @@ export function createProxyServer(agentSocket: string, logger: Logger): { server
   for (const [name, method] of Object.entries(service)) {
     if (method.requestStream && method.responseStream) {
       handlers[name] = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        const admitted = admitCaller(call);
+        if (isStatus(admitted)) {
+          call.emit("error", admitted);
+          return;
+        }
         const upstream = client.makeBidiStreamRequest(method.path, identity, identity, forwardMetadata(call.metadata), {
           deadline: call.getDeadline(),
         });
@@ -64,11 +85,36 @@ export function createProxyServer(agentSocket: string, logger: Logger): { server
           call.emit("error", asStatus(err));
         });
         // Both are Node Duplex streams of Buffers; grpc-js' typings do not say so.
-        call.pipe(upstream as unknown as Writable);
+        if (method.path === invokePath) {
+          // Signed contexts first: a refused head never takes a tenant's slot.
+          const verified = call.pipe(invokeFilter(admitted, (frame) => call.write(Buffer.from(frame)), logger));
+          const gate = new TenantConcurrencyGate(options.tenantSlots, (frame) => call.write(frame), logger);
+          upstream.on("data", (frame: Buffer) => gate.observeOutbound(frame));
+          // Slots are held until the agent's side is over too: trailers may follow the caller's half-close.
+          for (const event of ["error", "cancelled", "close"]) call.on(event, () => gate.close());
+          for (const event of ["end", "error"]) upstream.on(event, () => gate.close());
+          let forwarded = verified.pipe(gate.inbound());
+          const tracing = options.tracing ?? tracingOff;
+          if (tracing.enabled) {
+            const spans = new ChannelSpans(tracing.tracer);
+            upstream.on("data", (frame: Buffer) => spans.onResponse(frame));
+            upstream.on("status", () => spans.endAll("the invoke stream closed"));
+            upstream.on("error", () => spans.endAll("the invoke stream failed"));
+            forwarded = forwarded.pipe(spans.requests());
+          }
+          forwarded.pipe(upstream as unknown as Writable);
+        } else {
+          call.pipe(upstream as unknown as Writable);
+        }
         upstream.pipe(call as unknown as Writable);
       };
     } else if (!method.requestStream && !method.responseStream) {
       handlers[name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        const admitted = admitCaller(call);
+        if (isStatus(admitted)) {
+          callback(admitted);
+          return;
+        }
         client.makeUnaryRequest(
           method.path,
           identity,

@@ -13,6 +13,10 @@ export const errorStatus = {
   payload_too_large: 413,
   build_failed: 422,
   rate_limited: 429,
+  /** The function already runs as many invocations on the node as its `concurrency` allows. */
+  concurrency_limit: 429,
+  /** The tenant already runs as many invocations on the node as the node allows one tenant (the sidecar's limit). */
+  tenant_concurrency_limit: 429,
   /** The function threw or rejected instead of answering. */
   function_error: 500,
   internal: 500,
@@ -21,9 +25,13 @@ export const errorStatus = {
   /** No agent could take the request now; retry later. */
   unavailable: 503,
   function_quarantined: 503,
+  /** Functions calling functions nested deeper than the platform allows (a loop, most likely). */
+  call_depth_exceeded: 508,
   timeout: 504,
   cpu_limit: 504,
   memory_limit: 502,
+  /** The function's response body grew past its `maxResponseBytes`. */
+  response_too_large: 502,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

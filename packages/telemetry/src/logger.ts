@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import { pino, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
@@ -46,9 +47,20 @@ export interface LoggerSettings {
 }
 
 /**
- * A structured JSON logger. Every line names the service; callers add
- * request, tenant and trace ids with `logger.child({...})`. Known credential
- * fields are redacted.
+ * The ids of the span active where a line is logged, so that logs and traces
+ * join. Without tracing there is no active span and this adds nothing.
+ */
+export function traceIds(): { trace_id: string; span_id: string } | Record<string, never> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+/**
+ * A structured JSON logger. Every line names the service, and the trace and
+ * span ids of the active span when there is one; callers add request and
+ * tenant ids with `logger.child({...})`. Known credential fields are redacted.
  */
 export function createLogger({ service, level = "info", destination }: LoggerSettings): Logger {
   const options: LoggerOptions = {
@@ -56,6 +68,7 @@ export function createLogger({ service, level = "info", destination }: LoggerSet
     base: { service },
     redact: { paths: redactPaths, censor: "[redacted]" },
     serializers: { err: serializeError },
+    mixin: traceIds,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };

@@ -37,6 +37,8 @@ function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead
     host: "h",
     initialWindow: 1024,
     hasBody: false,
+    callToken: "",
+    contextSignature: Buffer.alloc(0),
     ...overrides,
   };
 }

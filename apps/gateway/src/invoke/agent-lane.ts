@@ -2,6 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { ClientChannel } from "./client-channel.js";
+import { nodeFault } from "./node-fault.js";
 
 type Call = grpc.ClientDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>;
 
@@ -59,8 +60,8 @@ export class AgentLane {
     const call = this.openCall();
     this.call = call;
     call.on("data", ({ channel, frame }: agentV1.InvokeFrame) => this.channels.get(channel)?.receive(frame));
-    call.on("error", (err: grpc.ServiceError) => this.fail(call, statusToError(err)));
-    call.on("end", () => this.fail(call, new IsleError("upstream_failed", "the node closed the invoke stream")));
+    call.on("error", (err: grpc.ServiceError) => this.fail(call, nodeFault(statusToError(err))));
+    call.on("end", () => this.fail(call, nodeFault(new IsleError("upstream_failed", "the node closed the invoke stream"))));
     return call;
   }
 

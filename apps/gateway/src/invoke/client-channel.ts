@@ -1,5 +1,6 @@
 import { IsleError, isErrorCode } from "@isle/errors";
 import { ReceiveWindow, SendWindow, hopByHopHeaders, withinWindow, type agentV1 } from "@isle/proto";
+import { faultOf, nodeFault, type Fault } from "./node-fault.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
 
@@ -12,9 +13,10 @@ export interface FramedResponse {
   coldStart: boolean;
 }
 
-/** How an invocation ended, once it has: the error code if it failed at any point. */
+/** How an invocation ended, once it has: the error code if it failed at any point, and whose fault that was. */
 export interface ChannelOutcome {
   errorCode: string | undefined;
+  fault: Fault | undefined;
 }
 
 /**
@@ -101,9 +103,9 @@ export class ClientChannel {
       case "trailer": {
         const { errorCode, errorMessage } = frame.value;
         if (errorCode) {
-          this.fail(new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed"));
+          this.fail(new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed"), true);
         } else if (!this.headSeen) {
-          this.fail(new IsleError("upstream_failed", "the node ended the invocation without a response"));
+          this.fail(nodeFault(new IsleError("upstream_failed", "the node ended the invocation without a response")));
         } else if (this.pendingHead) {
           this.respondWhole(this.pendingHead.head, this.pendingHead.chunks);
         } else {
@@ -124,10 +126,10 @@ export class ClientChannel {
     this.fail(reason);
   }
 
-  /** Ends the invocation with an error, before or after its head. */
-  fail(error: IsleError): void {
+  /** Ends the invocation with an error, before or after its head; `fromAgent` when the agent's trailer named it. */
+  fail(error: IsleError, fromAgent = false): void {
     if (this.done) return;
-    this.finish(error);
+    this.finish(error, fromAgent);
     this.sendWindow.fail(error);
     this.pendingHead = undefined;
     if (!this.responded) {
@@ -141,10 +143,10 @@ export class ClientChannel {
     }
   }
 
-  private finish(error?: IsleError): void {
+  private finish(error?: IsleError, fromAgent = false): void {
     this.done = true;
     this.onClose();
-    this.resolveClosed({ errorCode: error?.code });
+    this.resolveClosed({ errorCode: error?.code, fault: faultOf(error, fromAgent) });
   }
 
   /**

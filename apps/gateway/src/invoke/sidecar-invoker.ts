@@ -1,8 +1,12 @@
+import { createPrivateKey, sign, type KeyObject } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
-import { agentV1, grpcChannelOptions } from "@isle/proto";
+import { agentV1, grpcChannelOptions, invocationContext } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { AgentLane } from "./agent-lane.js";
+import { nodeFault } from "./node-fault.js";
+import { reportOutcome } from "./placement.js";
+import type { OutlierDetector } from "./outlier-detector.js";
 import type { ChannelOutcome, FramedResponse } from "./client-channel.js";
 
 /** Everything the agent needs to run one request. */
@@ -32,25 +36,48 @@ export interface Invoker {
  */
 const deadlineGraceMs = 2000;
 
+/** This gateway's platform identity: the CA to trust, and its own certificate and key (PEM). */
+export interface GatewayTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
 /**
- * Reaches agents through their sidecars: one gRPC channel and one
- * multiplexed Invoke stream (AgentLane) per sidecar address. Each invocation
- * has its own deadline timer and is cancelled when the client goes away.
+ * Reaches agents through their sidecars over mutual TLS: one gRPC channel and
+ * one multiplexed Invoke stream (AgentLane) per sidecar address. Each
+ * invocation's context is signed with this gateway's key, for the sidecar to
+ * check; each has its own deadline timer and is cancelled when the client
+ * goes away.
  */
 export class SidecarInvoker implements Invoker {
   private readonly lanes = new Map<string, { client: agentV1.AgentClient; lane: AgentLane }>();
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly signingKey: KeyObject;
+
+  constructor(
+    tls: GatewayTls,
+    /** Told how each invocation ended, so failing nodes are ejected (see placement.ts). */
+    private readonly outliers?: OutlierDetector,
+  ) {
+    this.credentials = grpc.credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem));
+    this.signingKey = createPrivateKey(tls.keyPem);
+  }
 
   async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<Invocation> {
+    head.contextSignature = sign("sha256", invocationContext(head), this.signingKey);
     const channel = this.lane(agent.address).start(head, body);
     agent.localInFlight++;
     const timer = setTimeout(
-      () => channel.cancel(new IsleError("timeout", "the function did not answer before its deadline")),
+      // The agent answers at the deadline itself; silence past the grace is the node's fault.
+      () => channel.cancel(nodeFault(new IsleError("timeout", "the function did not answer before its deadline"))),
       Math.max(head.deadlineUnixMs - Date.now(), 0) + deadlineGraceMs,
     );
     onClientGone(() => channel.cancel(new IsleError("upstream_failed", "the client went away")));
-    void channel.closed.finally(() => {
+    void channel.closed.then(({ fault }) => {
       agent.localInFlight--;
       clearTimeout(timer);
+      if (this.outliers) reportOutcome(this.outliers, agent.agentId, head.function?.functionId ?? "", fault);
     });
     return { ...(await channel.response), outcome: channel.closed };
   }
@@ -66,7 +93,7 @@ export class SidecarInvoker implements Invoker {
   private lane(address: string): AgentLane {
     let entry = this.lanes.get(address);
     if (!entry) {
-      const client = new agentV1.AgentClient(address, grpc.credentials.createInsecure(), grpcChannelOptions);
+      const client = new agentV1.AgentClient(address, this.credentials, grpcChannelOptions);
       entry = { client, lane: new AgentLane(() => client.invoke()) };
       this.lanes.set(address, entry);
     }

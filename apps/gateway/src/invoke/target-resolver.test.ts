@@ -4,6 +4,7 @@ import { CachedTargetResolver, type InvokeTarget } from "./target-resolver.js";
 const target = (version: number): InvokeTarget => ({
   tenantId: "ten_1",
   tenantName: "acme",
+  tenantQuotas: {},
   functionId: "fn_1",
   functionName: "hello",
   visibility: "public",

@@ -1,8 +1,16 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { IsleError, errorBody } from "@isle/errors";
+import { IsleError, errorBody, type ErrorCode } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import type { GatewayEnv } from "../env.js";
+
+/** Refusals that a client should simply retry a moment later: they carry `Retry-After: 1`. */
+const retryLaterCodes: ReadonlySet<ErrorCode> = new Set([
+  "unavailable",
+  "rate_limited",
+  "concurrency_limit",
+  "tenant_concurrency_limit",
+]);
 
 /**
  * The one place where failures become HTTP responses: an IsleError keeps its
@@ -23,7 +31,8 @@ export function errorHandler(logger: Logger) {
       error = new IsleError("internal", "internal error");
     }
     const response = c.json(errorBody(error, requestId), error.status as 400);
-    if (error.code === "unavailable" || error.code === "rate_limited") response.headers.set("retry-after", "1");
+    // A refusal that knows better (a rate limit's wait) has set its own.
+    if (retryLaterCodes.has(error.code) && !response.headers.has("retry-after")) response.headers.set("retry-after", "1");
     const invocationId = c.get("invocationId");
     if (invocationId) response.headers.set("x-isle-invocation-id", invocationId);
     return response;

@@ -5,11 +5,16 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { findApiKeyById, openDatabase, type Database } from "@isle/db";
 import { createLogger } from "@isle/telemetry";
-import { createApp } from "../app.js";
+import { createApp, type AppDeps } from "../app.js";
 import { ApiKeyVerifier } from "../auth/api-keys.js";
 import { Membership } from "../control/membership.js";
 import { InvocationRecorder } from "../invoke/invocation-recorder.js";
+import { OutlierDetector } from "../invoke/outlier-detector.js";
 import { CachedTargetResolver, resolveTarget } from "../invoke/target-resolver.js";
+import { CallTokens } from "../invoke/call-token.js";
+import type { RateDefaults } from "../rate-limit/invoke-rate-limit.js";
+import { MemoryRateLimiter } from "../rate-limit/memory-rate-limiter.js";
+import type { RateLimiter } from "../rate-limit/rate-limiter.js";
 import { SecretBox } from "../secrets/secret-box.js";
 
 /** The operator token of every test gateway. */
@@ -23,6 +28,8 @@ export interface TestGateway {
   app: ReturnType<typeof createApp>;
   database: Database;
   secretBox: SecretBox;
+  /** Empty until a test reports an agent (invokes answer 503 until then). */
+  membership: Membership;
   /** Every line the gateway logged, raw JSON. */
   logs: string[];
   /** Sends a request with `credential` as Bearer (none when undefined). */
@@ -35,7 +42,12 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(options: { maxUploadBytes?: number } = {}): Promise<TestGateway> {
+/** Generous enough that no route test meets them unless it sets its own. */
+const testRateDefaults: RateDefaults = { tenant: { rate: 10_000, burst: 10_000 }, key: { rate: 10_000, burst: 10_000 } };
+
+export async function startTestGateway(
+  options: { maxUploadBytes?: number; invoker?: AppDeps["invoker"]; rateLimiter?: RateLimiter; rateDefaults?: RateDefaults } = {},
+): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
   const database = await openDatabase({ dataDir: dir });
   const db = database.db;
@@ -53,8 +65,8 @@ export async function startTestGateway(options: { maxUploadBytes?: number } = {}
     db,
     resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
     membership,
-    invoker: {
-      invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined }) }),
+    invoker: options.invoker ?? {
+      invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined, fault: undefined }) }),
       close: () => undefined,
     },
     recorder: new InvocationRecorder(async () => undefined, logger),
@@ -64,7 +76,11 @@ export async function startTestGateway(options: { maxUploadBytes?: number } = {}
     limits: { maxUploadBytes: options.maxUploadBytes ?? 256 * 1024, maxBundleBytes: 1024 * 1024 },
     logger,
     secretBox,
+    callTokens: new CallTokens(randomBytes(32)),
+    outliers: new OutlierDetector(),
     verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
+    rateLimiter: options.rateLimiter ?? new MemoryRateLimiter(),
+    rateDefaults: options.rateDefaults ?? testRateDefaults,
   });
 
   const request: TestGateway["request"] = async (path, init = {}, credential) => {
@@ -84,6 +100,7 @@ export async function startTestGateway(options: { maxUploadBytes?: number } = {}
     app,
     database,
     secretBox,
+    membership,
     logs,
     request,
     operator,

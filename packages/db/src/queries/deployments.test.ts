@@ -66,6 +66,7 @@ describe.each(drivers)("deployments (%s)", (driver) => {
     expect(await findActiveTarget(database.db, "live", "api")).toEqual({
       tenantId: tenant.id,
       tenantName: "live",
+      tenantQuotas: {},
       functionId: fn.id,
       functionName: "api",
       runtime: "workerd",

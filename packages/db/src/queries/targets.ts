@@ -2,12 +2,14 @@ import { and, eq } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { deployments } from "../schema/deployments.js";
 import { functions, type FunctionLimits, type TrafficSplit, type FunctionRuntime, type FunctionVisibility } from "../schema/functions.js";
-import { tenants } from "../schema/tenants.js";
+import { tenants, type TenantQuotas } from "../schema/tenants.js";
 
 /** Everything the invoke path needs to route a request to the live version of a function. */
 export interface ActiveTarget {
   tenantId: string;
   tenantName: string;
+  /** The tenant's quotas and rate limits (unset fields: platform defaults). */
+  tenantQuotas: TenantQuotas;
   functionId: string;
   functionName: string;
   runtime: FunctionRuntime;
@@ -39,6 +41,7 @@ export async function findActiveTarget(
     .select({
       tenantId: tenants.id,
       tenantName: tenants.name,
+      tenantQuotas: tenants.quotas,
       functionId: functions.id,
       functionName: functions.name,
       runtime: functions.runtime,

@@ -7,14 +7,17 @@ export type FunctionRuntime = "workerd" | "container";
 /** `private` needs an API key with `invoke` scope; `public` needs none. */
 export type FunctionVisibility = "private" | "public";
 
-/** Per-function limits; a missing field means the platform default. */
+/** Per-function limits; a missing field means the platform default (the gateway's invoke/limits.ts). */
 export interface FunctionLimits {
   timeoutMs?: number;
   cpuMs?: number;
   memoryMb?: number;
   maxRequestBytes?: number;
+  /** 0: no cap. */
   maxResponseBytes?: number;
   subrequests?: number;
+  /** Invocations running at once per agent; more are refused with 429. */
+  concurrency?: number;
 }
 
 /** Scaling settings read by the scaler; a missing field means the platform default. */

@@ -6,6 +6,14 @@ export interface TenantQuotas {
   maxFunctions?: number;
   maxReplicas?: number;
   maxConcurrency?: number;
+  /** Invokes per second, sustained, across the tenant (the gateway's tenant bucket). */
+  ratePerSecond?: number;
+  /** Invokes admitted at once from an idle tenant bucket. */
+  rateBurst?: number;
+  /** Invokes per second, sustained, for each of the tenant's API keys. */
+  keyRatePerSecond?: number;
+  /** Invokes admitted at once from an idle key bucket. */
+  keyRateBurst?: number;
 }
 
 /** A tenant: the unit of isolation. Every other tenant-owned row points here and dies with it. */

@@ -24,11 +24,25 @@ describe("function routes", () => {
     expect(list.functions.map((f) => f.name)).toEqual(["api", "bare"]);
   });
 
+  it("stores body caps and a concurrency limit", async () => {
+    const limits = { maxRequestBytes: 1024, maxResponseBytes: 0, concurrency: 10_000 };
+    const res = await gw.operator("/v1/tenants/acme/functions/capped", { method: "PUT", json: { limits } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ limits });
+    expect(await (await gw.operator("/v1/tenants/acme/functions/capped")).json()).toMatchObject({ limits });
+  });
+
   it("refuses bad settings and names, naming the field", async () => {
     for (const [path, body, message] of [
       ["/v1/tenants/acme/functions/api", { runtime: "python" }, /^runtime/],
       ["/v1/tenants/acme/functions/api", { limits: { timeoutMs: 1 } }, /^limits\.timeoutMs/],
       ["/v1/tenants/acme/functions/api", { limits: { nope: 1 } }, /^limits: unknown field nope/],
+      ["/v1/tenants/acme/functions/api", { limits: { concurrency: 0 } }, /^limits\.concurrency/],
+      ["/v1/tenants/acme/functions/api", { limits: { concurrency: 10_001 } }, /^limits\.concurrency/],
+      ["/v1/tenants/acme/functions/api", { limits: { concurrency: 1.5 } }, /^limits\.concurrency/],
+      ["/v1/tenants/acme/functions/api", { limits: { maxRequestBytes: 0 } }, /^limits\.maxRequestBytes/],
+      ["/v1/tenants/acme/functions/api", { limits: { maxRequestBytes: 2 * 1024 ** 3 } }, /^limits\.maxRequestBytes/],
+      ["/v1/tenants/acme/functions/api", { limits: { maxResponseBytes: -1 } }, /^limits\.maxResponseBytes/],
       ["/v1/tenants/acme/functions/api", { env: { "1BAD": "x" } }, /^env/],
       ["/v1/tenants/acme/functions/Bad_Name", {}, /^function: must be a DNS label/],
       ["/v1/tenants/Bad_Tenant/functions/api", {}, /^tenant: must be a DNS label/],

@@ -1,14 +1,33 @@
 import { z } from "@hono/zod-openapi";
 import { countFunctions, findFunction, upsertFunction, type FunctionRow, type FunctionSettings, type IsleDb, type Tenant } from "@isle/db";
 import { IsleError } from "@isle/errors";
+import { maxRequestBytesCeiling } from "../../invoke/limits.js";
 
 const limitsSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(15 * 60_000).optional(),
   cpuMs: z.number().int().min(1).max(15 * 60_000).optional(),
   memoryMb: z.number().int().min(16).max(8192).optional(),
-  maxRequestBytes: z.number().int().min(0).optional(),
-  maxResponseBytes: z.number().int().min(0).optional(),
+  maxRequestBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(maxRequestBytesCeiling)
+    .optional()
+    .openapi({ description: "Request body cap in bytes (default 100 MiB); a larger body is refused with 413." }),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ description: "Response body cap in bytes; 0 (the default) for none. Past it the response fails (502 or an aborted body)." }),
   subrequests: z.number().int().min(0).max(10_000).optional(),
+  concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .openapi({ description: "Invocations running at once on each node; more are refused with 429. Default: no cap." }),
 });
 
 const scaleSchema = z.strictObject({

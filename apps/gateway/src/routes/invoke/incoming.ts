@@ -35,7 +35,12 @@ export function incomingParts(c: Context<GatewayEnv>): IncomingParts {
     for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
     return {
       headers,
-      body: hasBody ? incoming : null,
+      // When the invocation ends before the body does (the function answered
+      // without reading it all, or its cap was passed), the rest must stay
+      // readable: destroying the request would leave a kept-alive connection
+      // stuck on unread bytes, failing the client's next request on it. The
+      // server then drains what is left (bounded) or closes the connection.
+      body: hasBody ? incoming.iterator({ destroyOnReturn: false }) : null,
       onClientGone: (callback) =>
         outgoing.once("close", () => {
           if (!outgoing.writableFinished) callback();

@@ -8,17 +8,20 @@ const unauthorized = () => new IsleError("unauthorized", "a valid API key of thi
 /**
  * Lets a request invoke `target`: a public function needs nothing; a private
  * one needs a key of the same tenant with the `invoke` scope (or `admin`),
- * and, if the key is restricted to one function, this one.
+ * and, if the key is restricted to one function, this one. Returns the id of
+ * the key that authorised it (undefined for a public function), whose rate
+ * limit the invoke then counts against.
  */
 export async function authorizeInvoke(
   target: InvokeTarget,
   credentials: { authorization: string | undefined; apiKey: string | undefined },
   verifier: ApiKeyVerifier,
-): Promise<void> {
-  if (target.visibility === "public") return;
+): Promise<string | undefined> {
+  if (target.visibility === "public") return undefined;
   const key = await verifier.verify(presentedCredential(credentials.authorization, credentials.apiKey));
   if (!key || key.tenantId !== target.tenantId) throw unauthorized();
   if (!hasScope(key, "invoke") || (key.functionName !== null && key.functionName !== target.functionName)) {
     throw new IsleError("forbidden", "this API key may not invoke this function");
   }
+  return key.id;
 }

@@ -1,17 +1,25 @@
 import type { Context, Hono } from "hono";
 import { IsleError } from "@isle/errors";
-import type { Logger } from "@isle/telemetry";
+import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import type { ApiKeyVerifier } from "../../auth/api-keys.js";
 import type { Membership } from "../../control/membership.js";
 import type { GatewayEnv } from "../../env.js";
 import { newInvocationId } from "../../ids.js";
+import { callTokenHeader, maxCallDepth, type CallTokens } from "../../invoke/call-token.js";
 import type { InvocationRecorder } from "../../invoke/invocation-recorder.js";
+import type { OutlierDetector } from "../../invoke/outlier-detector.js";
+import { pickAgent } from "../../invoke/placement.js";
+import { declaredLengthOver } from "../../invoke/limits.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
+import type { GatewayMetrics } from "../../metrics/gateway-metrics.js";
 import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.js";
+import { enforceRateLimit, invokePolicies, type RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
+import type { RateLimiter } from "../../rate-limit/rate-limiter.js";
 import { isDnsLabel } from "@isle/db";
 import { parseFunctionHost } from "./host-route.js";
 import { incomingParts } from "./incoming.js";
 import { authorizeInvoke } from "./invoke-auth.js";
+import { InvokeSpan } from "./invoke-span.js";
 import { buildRequestHead, functionPath } from "./request-head.js";
 import { chooseDeployment } from "./traffic.js";
 
@@ -21,9 +29,20 @@ export interface InvokeDeps {
   invoker: Invoker;
   verifier: ApiKeyVerifier;
   recorder: InvocationRecorder;
+  /** Counts each recorded invocation, once, where its record is made. */
+  metrics: GatewayMetrics;
+  /** Signs each invocation's token for calling its tenant's functions, and checks such calls. */
+  callTokens: CallTokens;
+  /** Nodes (or functions on nodes) that keep failing get no requests for a while (placement.ts). */
+  outliers: OutlierDetector;
   /** ISLE_DOMAIN: enables `<function>--<tenant>.<domain>` hosts. */
   domain: string | undefined;
   logger: Logger;
+  /** Per-tenant and per-key invoke buckets (ADR 0014). */
+  rateLimiter: RateLimiter;
+  rateDefaults: RateDefaults;
+  /** Server spans of invokes; off when absent. */
+  tracing?: Tracing;
 }
 
 /**
@@ -33,9 +52,44 @@ export interface InvokeDeps {
  * streaming both bodies, and leaves an invocation record.
  */
 export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
-  const { resolver, membership, invoker, verifier, recorder } = deps;
+  const { resolver, membership, invoker, verifier, recorder, metrics, callTokens, outliers } = deps;
+  const tracing = deps.tracing ?? tracingOff;
 
-  async function invoke(c: Context<GatewayEnv>, url: URL, tenantName: string, functionName: string, path: string): Promise<Response> {
+  /**
+   * A function calling a function of its own tenant needs no key: its call
+   * token says which tenant it runs for. Any other request (and a call of
+   * another tenant's function) is authorised like a client's.
+   */
+  async function authorize(c: Context<GatewayEnv>, target: InvokeTarget): Promise<{ depth: number; keyId: string | undefined }> {
+    const call = callTokens.verify(c.req.header(callTokenHeader), Date.now());
+    if (call && call.tenantId === target.tenantId) {
+      if (call.depth >= maxCallDepth) throw new IsleError("call_depth_exceeded", `functions may call functions at most ${maxCallDepth} deep`);
+      return { depth: call.depth, keyId: undefined };
+    }
+    const keyId = await authorizeInvoke(target, { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, verifier);
+    return { depth: 0, keyId };
+  }
+
+  /** An invoke inside its server span when tracing is on; the span ends with the client's answer. */
+  function traced(c: Context<GatewayEnv>, route: string, url: URL, tenantName: string, functionName: string, path: string): Promise<Response> {
+    const span = InvokeSpan.start(tracing, c, route);
+    if (!span) return invoke(c, url, tenantName, functionName, path, undefined);
+    return span.run(() =>
+      invoke(c, url, tenantName, functionName, path, span).catch((err: unknown) => {
+        span.fail(err);
+        throw err;
+      }),
+    );
+  }
+
+  async function invoke(
+    c: Context<GatewayEnv>,
+    url: URL,
+    tenantName: string,
+    functionName: string,
+    path: string,
+    span: InvokeSpan | undefined,
+  ): Promise<Response> {
     const invocationId = newInvocationId();
     c.set("requestId", invocationId);
     c.set("invocationId", invocationId);
@@ -44,18 +98,29 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       isDnsLabel(tenantName) && isDnsLabel(functionName) ? await resolver.resolve(tenantName, functionName) : undefined;
     // Same answer for a missing tenant and a missing function: no probing.
     if (!target) throw new IsleError("not_found", "function not found");
-    await authorizeInvoke(target, { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, verifier);
+    const { depth: callDepth, keyId } = await authorize(c, target);
+    // After authorisation: a stranger's requests for a private function spend no one's budget.
+    const rateHeaders = await enforceRateLimit(
+      c,
+      deps.rateLimiter,
+      invokePolicies(target.tenantId, target.tenantQuotas, keyId, deps.rateDefaults),
+    ).catch((err: unknown) => {
+      if (err instanceof IsleError && err.code === "rate_limited") {
+        const limits = (err.details?.["limits"] as string[] | undefined) ?? [];
+        metrics.rateLimitRejected(tenantName, limits.includes("key") && !limits.includes("tenant") ? "key" : "tenant");
+      }
+      throw err;
+    });
 
     const started = Date.now();
     const chosen = chooseDeployment(target, Math.random());
-    const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) =>
-      recorder.record(invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId));
+    span?.describe({ trigger: "http", invocationId, functionName: target.functionName, deploymentId: chosen.deploymentId, tenantName: target.tenantName });
+    const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) => {
+      const entry = invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId);
+      recorder.record(entry);
+      metrics.invocation(tenantName, functionName, httpStatus, errorCode, coldStart, entry.durationMs);
+    };
 
-    const agent = membership.pick();
-    if (!agent) {
-      record(503, "unavailable", false, null);
-      throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
-    }
     const incoming = incomingParts(c);
     const head = buildRequestHead({
       target: { ...target, ...chosen },
@@ -68,10 +133,34 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       hasBody: incoming.body !== null,
       nowMs: started,
     });
+    if (span) head.trace = span.traceHeaders();
+    // The agent enforces the cap on the bytes it receives; refusing a body
+    // that declares itself too large here saves the trip and the upload.
+    const maxRequestBytes = head.limits?.maxRequestBytes ?? 0;
+    if (declaredLengthOver(incoming.headers, maxRequestBytes)) {
+      record(413, "payload_too_large", false, null);
+      throw new IsleError("payload_too_large", `the request body is over the function's limit of ${maxRequestBytes} bytes`);
+    }
+    const agent = pickAgent(membership, outliers, target.functionId);
+    if (!agent) {
+      record(503, "unavailable", false, null);
+      throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
+    }
+    // Valid a little past the deadline: work left in waitUntil may still call.
+    head.callToken = callTokens.mint({
+      tenantId: target.tenantId,
+      invocationId,
+      depth: callDepth + 1,
+      expiresAtMs: Number(head.deadlineUnixMs) + callTokenGraceMs,
+    });
     try {
       const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone });
-      void outcome.then(({ errorCode }) => record(response.status, errorCode, coldStart, agent.agentId));
+      void outcome.then(({ errorCode }) => {
+        record(response.status, errorCode, coldStart, agent.agentId);
+        span?.end(response.status, errorCode, coldStart);
+      });
       response.headers.set("x-isle-invocation-id", invocationId);
+      for (const [name, value] of Object.entries(rateHeaders)) response.headers.set(name, value);
       return response;
     } catch (err) {
       if (err instanceof IsleError) record(err.status, err.code, false, agent.agentId);
@@ -84,15 +173,18 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const routed = parseFunctionHost(c.req.header("host"), deps.domain);
     if (!routed) return next();
     const url = new URL(c.req.url);
-    return invoke(c, url, routed.tenant, routed.fn, `${url.pathname}${url.search}`);
+    return traced(c, "<function host>", url, routed.tenant, routed.fn, `${url.pathname}${url.search}`);
   });
   const byPath = (c: Context<GatewayEnv>) => {
     const url = new URL(c.req.url);
-    return invoke(c, url, c.req.param("tenant") ?? "", c.req.param("function") ?? "", functionPath(url));
+    return traced(c, "/fn/:tenant/:function/*", url, c.req.param("tenant") ?? "", c.req.param("function") ?? "", functionPath(url));
   };
   app.all("/fn/:tenant/:function", byPath);
   app.all("/fn/:tenant/:function/*", byPath);
 }
+
+/** How long a call token outlives its invocation's deadline (the agent's waitUntil grace). */
+const callTokenGraceMs = 30_000;
 
 function invocationRecord(
   target: InvokeTarget,

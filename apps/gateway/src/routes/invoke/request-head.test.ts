@@ -4,6 +4,7 @@ import { buildRequestHead, functionPath } from "./request-head.js";
 const target = {
   tenantId: "ten_1",
   tenantName: "acme",
+  tenantQuotas: {},
   functionId: "fn_1",
   functionName: "hello",
   visibility: "public" as const,
@@ -55,5 +56,21 @@ describe("buildRequestHead", () => {
     ]);
     expect(head.deadlineUnixMs).toBe(31_000);
     expect(head.function?.tenantId).toBe("ten_1");
+  });
+
+  it("carries the function's limits, and its deadline from the function's timeout", () => {
+    const head = buildRequestHead({
+      target: { ...target, limits: { timeoutMs: 2000, maxRequestBytes: 1024, concurrency: 4 } },
+      invocationId: "inv_1",
+      method: "GET",
+      path: "/",
+      host: "h",
+      headers: [],
+      clientIp: undefined,
+      hasBody: false,
+      nowMs: 1000,
+    });
+    expect(head.limits).toMatchObject({ wallTimeoutMs: 2000, maxRequestBytes: 1024, maxConcurrency: 4, maxSubrequests: 50 });
+    expect(head.deadlineUnixMs).toBe(3000);
   });
 });

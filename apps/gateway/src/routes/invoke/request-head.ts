@@ -1,11 +1,9 @@
 import { defaultWindowBytes, hopByHopHeaders, type agentV1 } from "@isle/proto";
+import { invocationLimits } from "../../invoke/limits.js";
 import type { InvokeTarget } from "../../invoke/target-resolver.js";
 
 /** Client headers that never reach a function. */
 const strippedHeaders = new Set([...hopByHopHeaders, "host", "authorization", "x-api-key"]);
-
-/** Default wall-clock budget of one invocation when the function sets none. */
-export const defaultWallTimeoutMs = 30_000;
 
 export interface HeadInput {
   target: InvokeTarget;
@@ -40,7 +38,7 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
   if (input.clientIp) headers.push({ name: "x-isle-client-ip", value: input.clientIp });
 
   const { target } = input;
-  const wallTimeoutMs = target.limits.timeoutMs ?? defaultWallTimeoutMs;
+  const limits = invocationLimits(target.limits);
   return {
     invocationId: input.invocationId,
     attempt: 1,
@@ -55,14 +53,18 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
     method: input.method,
     path: input.path,
     headers,
-    limits: { wallTimeoutMs, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0 },
+    limits,
     envRef: target.envRef,
-    deadlineUnixMs: input.nowMs + wallTimeoutMs,
+    deadlineUnixMs: input.nowMs + limits.wallTimeoutMs,
     trace: { traceparent, tracestate },
     trigger: "http",
     host: input.host,
     initialWindow: defaultWindowBytes,
     hasBody: input.hasBody,
+    // Signed by the invoke route once the deadline above is known.
+    callToken: "",
+    // Signed by the invoker for the sidecar it sends to.
+    contextSignature: Buffer.alloc(0),
   };
 }
 

@@ -5,6 +5,7 @@ import { chooseDeployment } from "./traffic.js";
 const target = (canary: InvokeTarget["canary"]): InvokeTarget => ({
   tenantId: "ten_1",
   tenantName: "acme",
+  tenantQuotas: {},
   functionId: "fn_1",
   functionName: "hello",
   runtime: "workerd",

@@ -8,23 +8,40 @@ import { tenantSchema, tenantView } from "./views.js";
 
 // null puts a quota back to the platform default.
 const quota = z.number().int().min(0).max(1_000_000).nullable().optional();
+// A rate of 0 would refuse every invoke: suspending a tenant is not this setting's job.
+const rate = z.number().int().min(1).max(1_000_000).nullable().optional();
 
 export const updateTenantBody = z
-  .strictObject({ quotas: z.strictObject({ maxFunctions: quota, maxReplicas: quota, maxConcurrency: quota }) })
+  .strictObject({
+    quotas: z.strictObject({
+      maxFunctions: quota,
+      maxReplicas: quota,
+      maxConcurrency: quota,
+      ratePerSecond: rate,
+      rateBurst: rate,
+      keyRatePerSecond: rate,
+      keyRateBurst: rate,
+    }),
+  })
   .openapi("UpdateTenant");
 
 export const route = createRoute({
   method: "patch",
   path: "/v1/tenants/{tenant}",
   tags: ["tenants"],
-  summary: "Update a tenant's quotas (operator)",
+  summary: "Update a tenant's quotas and invoke rate limits (operator)",
   security: bearer,
   middleware: [smallBody] as const,
   request: { params: tenantParam, body: jsonBody(updateTenantBody) },
   responses: { 200: jsonResponse(tenantSchema, "The tenant as updated"), ...errors(413) },
 });
 
-/** `PATCH /v1/tenants/:tenant` `{ quotas: { maxFunctions?, maxReplicas?, maxConcurrency? } }` (operator). */
+/**
+ * `PATCH /v1/tenants/:tenant` `{ quotas: { maxFunctions?, maxReplicas?, maxConcurrency?,
+ * ratePerSecond?, rateBurst?, keyRatePerSecond?, keyRateBurst? } }` (operator); `null` puts a
+ * field back to the platform default. Rate limits reach every gateway within the target
+ * cache's time to live (500 ms).
+ */
 export function register(app: ApiApp, { db }: ApiDeps): void {
   app.openapi(route, async (c) => {
     const tenant = await requireTenant(db, c.req.valid("param").tenant);

@@ -6,6 +6,10 @@ export const quotasSchema = z
     maxFunctions: z.number().int().optional(),
     maxReplicas: z.number().int().optional(),
     maxConcurrency: z.number().int().optional(),
+    ratePerSecond: z.number().int().optional().openapi({ description: "Invokes per second across the tenant" }),
+    rateBurst: z.number().int().optional().openapi({ description: "Invokes admitted at once from an idle tenant bucket" }),
+    keyRatePerSecond: z.number().int().optional().openapi({ description: "Invokes per second for each API key" }),
+    keyRateBurst: z.number().int().optional().openapi({ description: "Invokes admitted at once from an idle key bucket" }),
   })
   .openapi("TenantQuotas");
 

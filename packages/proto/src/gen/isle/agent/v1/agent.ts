@@ -30,13 +30,29 @@ export interface Header {
   value: string;
 }
 
+/**
+ * What one invocation may use. The gateway fills every field from the
+ * function's settings or the platform defaults. For the two body caps and
+ * max_concurrency, 0 means "no cap" (what an older gateway that never set
+ * them meant).
+ */
 export interface Limits {
   wallTimeoutMs: number;
   cpuMs: number;
   memoryMb: number;
+  /** Request body bytes; more answers 413 payload_too_large. */
   maxRequestBytes: number;
+  /**
+   * Response body bytes; more answers 502 response_too_large, or aborts the
+   * response when its head was already sent.
+   */
   maxResponseBytes: number;
   maxSubrequests: number;
+  /**
+   * Invocations of this function running at once on one agent; more answer
+   * 429 concurrency_limit.
+   */
+  maxConcurrency: number;
 }
 
 export interface TraceContext {
@@ -83,6 +99,19 @@ export interface RequestHead {
   initialWindow: number;
   /** False when the request has no body (GET, HEAD): no body frames follow. */
   hasBody: boolean;
+  /**
+   * Gateway-signed proof for the function's calls of its tenant's other
+   * functions; the agent keeps it out of the isolate and adds it only to
+   * requests the egress routes to the gateway. Empty: calls go unsigned.
+   */
+  callToken: string;
+  /**
+   * The gateway's signature (ECDSA P-256, SHA-256, DER) over
+   * invocationContext(head): the sidecar checks it with the key of the
+   * gateway certificate the call came with, so a client of the sidecar port
+   * that holds some platform certificate still cannot invoke as any tenant.
+   */
+  contextSignature: Buffer;
 }
 
 export interface ResponseHead {
@@ -252,7 +281,15 @@ export const Header: MessageFns<Header> = {
 };
 
 function createBaseLimits(): Limits {
-  return { wallTimeoutMs: 0, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0 };
+  return {
+    wallTimeoutMs: 0,
+    cpuMs: 0,
+    memoryMb: 0,
+    maxRequestBytes: 0,
+    maxResponseBytes: 0,
+    maxSubrequests: 0,
+    maxConcurrency: 0,
+  };
 }
 
 export const Limits: MessageFns<Limits> = {
@@ -274,6 +311,9 @@ export const Limits: MessageFns<Limits> = {
     }
     if (message.maxSubrequests !== 0) {
       writer.uint32(48).uint32(message.maxSubrequests);
+    }
+    if (message.maxConcurrency !== 0) {
+      writer.uint32(56).uint32(message.maxConcurrency);
     }
     return writer;
   },
@@ -339,6 +379,14 @@ export const Limits: MessageFns<Limits> = {
             message.maxSubrequests = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxConcurrency = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -383,6 +431,11 @@ export const Limits: MessageFns<Limits> = {
         : isSet(object.max_subrequests)
         ? globalThis.Number(object.max_subrequests)
         : 0,
+      maxConcurrency: isSet(object.maxConcurrency)
+        ? globalThis.Number(object.maxConcurrency)
+        : isSet(object.max_concurrency)
+        ? globalThis.Number(object.max_concurrency)
+        : 0,
     };
   },
 
@@ -405,6 +458,9 @@ export const Limits: MessageFns<Limits> = {
     }
     if (message.maxSubrequests !== 0) {
       obj.maxSubrequests = Math.round(message.maxSubrequests);
+    }
+    if (message.maxConcurrency !== 0) {
+      obj.maxConcurrency = Math.round(message.maxConcurrency);
     }
     return obj;
   },
@@ -660,6 +716,8 @@ function createBaseRequestHead(): RequestHead {
     host: "",
     initialWindow: 0,
     hasBody: false,
+    callToken: "",
+    contextSignature: Buffer.alloc(0),
   };
 }
 
@@ -706,6 +764,12 @@ export const RequestHead: MessageFns<RequestHead> = {
     }
     if (message.hasBody !== false) {
       writer.uint32(112).bool(message.hasBody);
+    }
+    if (message.callToken !== "") {
+      writer.uint32(122).string(message.callToken);
+    }
+    if (message.contextSignature.length !== 0) {
+      writer.uint32(130).bytes(message.contextSignature);
     }
     return writer;
   },
@@ -835,6 +899,22 @@ export const RequestHead: MessageFns<RequestHead> = {
             message.hasBody = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.callToken = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.contextSignature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -883,6 +963,16 @@ export const RequestHead: MessageFns<RequestHead> = {
         : isSet(object.has_body)
         ? globalThis.Boolean(object.has_body)
         : false,
+      callToken: isSet(object.callToken)
+        ? globalThis.String(object.callToken)
+        : isSet(object.call_token)
+        ? globalThis.String(object.call_token)
+        : "",
+      contextSignature: isSet(object.contextSignature)
+        ? Buffer.from(bytesFromBase64(object.contextSignature))
+        : isSet(object.context_signature)
+        ? Buffer.from(bytesFromBase64(object.context_signature))
+        : Buffer.alloc(0),
     };
   },
 
@@ -929,6 +1019,12 @@ export const RequestHead: MessageFns<RequestHead> = {
     }
     if (message.hasBody !== false) {
       obj.hasBody = message.hasBody;
+    }
+    if (message.callToken !== "") {
+      obj.callToken = message.callToken;
+    }
+    if (message.contextSignature.length !== 0) {
+      obj.contextSignature = base64FromBytes(message.contextSignature);
     }
     return obj;
   },

@@ -1,0 +1,21 @@
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { issueCertificate, loadOrCreateAuthority } from "@isle/pki";
+import type { GatewayTls } from "../invoke/sidecar-invoker.js";
+
+/** Where the platform CA lives: `<dataDir>/pki` (share it between gateways, like the secrets key). */
+export function pkiDir(dataDir: string): string {
+  return join(dataDir, "pki");
+}
+
+/**
+ * This gateway's identity for calling sidecars: the platform CA (created on
+ * first start) and a fresh gateway certificate issued from it at every start,
+ * kept in memory only — its key signs invocation contexts.
+ */
+export async function gatewayTls(dataDir: string): Promise<GatewayTls> {
+  const authority = await loadOrCreateAuthority(pkiDir(dataDir));
+  const name = hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63) || "gateway";
+  const own = await issueCertificate(authority, { role: "gateway", name, hosts: [] });
+  return { caPem: authority.certPem, certPem: own.certPem, keyPem: own.keyPem };
+}

@@ -1,0 +1,43 @@
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createAuthority, identityOf, issueCertificate, loadOrCreateAuthority } from "./index.js";
+
+describe("platform PKI", () => {
+  const dir = mkdtempSync(join(tmpdir(), "isle-pki-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("issues certificates that verify against their CA only, naming role, name and hosts", async () => {
+    const ca = await createAuthority();
+    const other = await createAuthority();
+    const issued = await issueCertificate(ca, { role: "sidecar", name: "node-1", hosts: ["127.0.0.1", "node-1.internal"] });
+    const cert = new X509Certificate(issued.certPem);
+    expect(cert.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
+    expect(cert.verify(new X509Certificate(other.certPem).publicKey)).toBe(false);
+    expect(cert.checkIP("127.0.0.1")).toBe("127.0.0.1");
+    expect(cert.checkHost("node-1.internal")).toBe("node-1.internal");
+    expect(identityOf(cert)).toEqual({ role: "sidecar", name: "node-1" });
+    expect(new X509Certificate(ca.certPem).ca).toBe(true);
+    expect(cert.ca).toBe(false);
+  });
+
+  it("creates the CA once and reads it back, with the key private to its owner", async () => {
+    const first = await loadOrCreateAuthority(join(dir, "pki"));
+    const again = await loadOrCreateAuthority(join(dir, "pki"));
+    expect(again).toEqual(first);
+    expect(statSync(join(dir, "pki", "ca.key")).mode & 0o777).toBe(0o600);
+  });
+
+  it("gives two processes starting at once the same CA", async () => {
+    const [a, b] = await Promise.all([loadOrCreateAuthority(join(dir, "race")), loadOrCreateAuthority(join(dir, "race"))]);
+    expect(a.certPem).toBe(b.certPem);
+  });
+
+  it("refuses names that are not DNS labels and finds no identity in foreign certificates", async () => {
+    const ca = await createAuthority();
+    await expect(issueCertificate(ca, { role: "gateway", name: "../x", hosts: [] })).rejects.toThrow(/DNS label/);
+    expect(identityOf(new X509Certificate(ca.certPem))).toBeUndefined();
+  });
+});

@@ -3,13 +3,12 @@
 // agent → workerd isolate) against the same function in a bare workerd
 // process, measured in one run, alternating, so the ratio survives a noisy
 // machine. Prints a table; writes bench/results/latest.json.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createServer } from "node:net";
 import { startBareWorkerd } from "./lib/bare-workerd.mjs";
+import { freePort, startIsle } from "./lib/isle.mjs";
 import { cpuMs, isleProcesses } from "./lib/cpu.mjs";
 import { ensureWrk, runWrk } from "./lib/wrk.mjs";
 
@@ -18,45 +17,6 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-const freePort = () =>
-  new Promise((done) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-
-async function startIsle(dir) {
-  const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
-  const proc = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
-    env: {
-      ...process.env,
-      ISLE_SKIP_SETUP: "1",
-      ISLE_DATA_DIR: join(dir, "isle"),
-      ISLE_PORT: String(port),
-      ISLE_CONTROL_PORT: String(controlPort),
-      ISLE_SIDECAR_PORT: String(sidecarPort),
-      ISLE_LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((done, fail) => {
-    let out = "";
-    const timer = setTimeout(() => fail(new Error(`Isle did not start:\n${out}`)), 90_000);
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("Isle is running")) {
-        clearTimeout(timer);
-        done();
-      }
-    });
-    proc.on("exit", () => fail(new Error(`Isle exited:\n${out}`)));
-  });
-  proc.stdout.resume();
-  const stop = () => new Promise((done) => (proc.once("exit", done), proc.kill("SIGINT")));
-  return { url: `http://127.0.0.1:${port}/fn/demo/hello`, dataDir: join(dir, "isle"), stop };
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -64,24 +24,25 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), "isle-bench-"));
   const bare = await startBareWorkerd({ entry: join(root, "examples/hello/index.ts"), port: await freePort(), dir });
   const isle = await startIsle(dir);
+  const isleUrl = `${isle.baseUrl}/fn/demo/hello`;
   try {
     // Warm both: isolates loaded, JITs settled.
     runWrk(bare.url, { connections, seconds: 2 });
-    runWrk(isle.url, { connections, seconds: 2 });
+    runWrk(isleUrl, { connections, seconds: 2 });
     const runs = { bare: [], isle: [] };
     const processes = isleProcesses(isle.dataDir);
     const cpuPerRequest = [];
     for (let i = 0; i < rounds; i++) {
       runs.bare.push(runWrk(bare.url, { connections, seconds }));
       const before = cpuMs(processes);
-      const loaded = runWrk(isle.url, { connections, seconds });
+      const loaded = runWrk(isleUrl, { connections, seconds });
       const after = cpuMs(processes);
       const requests = loaded.rps * seconds;
       cpuPerRequest.push(Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / requests])));
       runs.isle.push(loaded);
       // Latency without queueing: one connection.
       runs.bare.push({ ...runWrk(bare.url, { connections: 1, seconds: 3 }), single: true });
-      runs.isle.push({ ...runWrk(isle.url, { connections: 1, seconds: 3 }), single: true });
+      runs.isle.push({ ...runWrk(isleUrl, { connections: 1, seconds: 3 }), single: true });
     }
     const summary = {};
     for (const [name, list] of Object.entries(runs)) {

@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("isle needs Node >= 20.19, found "+process.versions.node); process.exit(1) }'
 
 # Debian packages: setpriv (util-linux) ties child processes' lives to their
-# parent; pgrep (procps) is used by the tests.
+# parent; pgrep (procps) is used by the tests; redis-server backs the shared
+# rate limiter (REDIS_URL) and its tests.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
 command -v git >/dev/null || missing+=(git)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "isle setup: please install: ${missing[*]}" >&2

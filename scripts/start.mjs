@@ -72,6 +72,21 @@ async function deployDemo(base, token) {
   if (visibility.status !== 200) throw new Error(`making the demo function public: ${visibility.status}`);
 }
 
+/**
+ * Issues this node's sidecar certificate from the platform CA in the data
+ * directory (creating the CA on first start) and returns the sidecar's TLS
+ * settings. On a VM cluster the operator runs `isle-certs` on a gateway host
+ * instead and copies the files to the node.
+ */
+function sidecarTls() {
+  const out = join(dataDir, "pki", "sidecar");
+  const name = "local";
+  const certs = join(root, "apps/gateway/dist/certs-cli.js");
+  const args = ["issue", "--role", "sidecar", "--name", name, "--host", "127.0.0.1", "--host", "localhost", "--out", out, "--data-dir", dataDir];
+  execFileSync(process.execPath, [certs, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `sidecar-${name}.crt`), ISLE_TLS_KEY: join(out, `sidecar-${name}.key`) };
+}
+
 async function main() {
   setUp();
   mkdirSync(join(dataDir, "run"), { recursive: true });
@@ -101,8 +116,10 @@ async function main() {
     ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
     ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
     ISLE_AGENT_ID: env.ISLE_AGENT_ID ?? "local",
+    // Functions call functions through this gateway (ADR 0009).
+    ISLE_GATEWAY_URL: env.ISLE_GATEWAY_URL ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
   });
-  supervisor.start("sidecar", join(root, "apps/sidecar/dist/main.js"), { ...common, ISLE_SIDECAR_PORT: sidecarPort });
+  supervisor.start("sidecar", join(root, "apps/sidecar/dist/main.js"), { ...common, ISLE_SIDECAR_PORT: sidecarPort, ...sidecarTls() });
 
   const base = `http://${host}:${port}`;
   try {

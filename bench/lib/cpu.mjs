@@ -42,3 +42,38 @@ export function cpuMs(groups) {
   }
   return out;
 }
+
+/** CPU milliseconds the whole machine has been busy, all cores together (/proc/stat; idle, iowait and steal excluded). */
+export function machineBusyMs() {
+  const [user, nice, system, , , irq, softirq] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return ((user + nice + system + irq + softirq) * 1000) / clockTicksPerSecond;
+}
+
+/**
+ * CPU milliseconds used by `rootPid` and all its descendants, counting the
+ * exited children they have reaped (cutime, cstime): the difference of two
+ * readings is what the tree used in between, even across processes that
+ * died (a killed workerd's time moves into its parent's cutime).
+ */
+export function treeCpuMs(rootPid) {
+  const stats = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name, which may itself hold ") ".
+      const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
+      const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+      stats.set(Number(entry), { ppid: Number(fields[1]), ms: ((utime + stime + cutime + cstime) * 1000) / clockTicksPerSecond });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const inTree = (pid) => {
+    for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (p === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, { ms }] of stats) if (inTree(pid)) total += ms;
+  return total;
+}

@@ -23,6 +23,37 @@ async function timed(url: string): Promise<Timed> {
   return { status: res.status, code, ms: Date.now() - started };
 }
 
+/**
+ * Runs `event` while `callers` loops call `target`; the event's result and
+ * every status the loops saw until it settled (0: no answer at all).
+ */
+async function loadDuring<T>(target: string, callers: number, event: () => Promise<T>): Promise<{ result: T; statuses: number[] }> {
+  const statuses: number[] = [];
+  let settled = false;
+  const loops = Array.from({ length: callers }, async () => {
+    while (!settled) {
+      const answer = await timed(target).catch(() => ({ status: 0, code: "no answer" }));
+      statuses.push(answer.status);
+      if (answer.status !== 200) console.log(`neighbour got ${answer.status} ${answer.code ?? ""}`);
+    }
+  });
+  try {
+    return { result: await event(), statuses };
+  } finally {
+    settled = true;
+    await Promise.all(loops);
+  }
+}
+
+/** At least `minShare` of 200s, and enough of them to mean something. */
+function expectServed(statuses: number[], minShare: number): void {
+  const ok = statuses.filter((s) => s === 200).length;
+  const others = statuses.filter((s) => s !== 200);
+  console.log(`neighbour during the event: ${ok}/${statuses.length} answered 200${others.length ? `; others: ${others.join(", ")}` : ""}`);
+  expect(statuses.length).toBeGreaterThan(20);
+  expect(ok / statuses.length).toBeGreaterThanOrEqual(minShare);
+}
+
 // A part dying must turn into a prompt 502/503, never a hang, and the platform
 // must serve again once the part is back.
 describe("failures along the invoke path", () => {
@@ -32,8 +63,11 @@ describe("failures along the invoke path", () => {
   beforeAll(async () => {
     stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 2 });
     await stack.createTenant("acme");
+    await stack.createTenant("neighbour");
     for (const name of ["hello", "slow"]) await stack.deployPublic("acme", name, fixture(name));
+    await stack.deployPublic("neighbour", "hello", fixture("hello"));
     expect((await timed(url("/fn/acme/hello"))).status).toBe(200);
+    expect((await timed(url("/fn/neighbour/hello"))).status).toBe(200);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -97,16 +131,22 @@ describe("failures along the invoke path", () => {
     expect(res.ms).toBeLessThan(4000);
   });
 
-  it("answers a spinning function with 504 cpu_limit and replaces the process it stalled", async () => {
+  it("answers a spinning function with 504 cpu_limit and replaces the process it stalled, while another tenant is served", async () => {
     await stack.deployPublic("acme", "spin", { "index.js": "export default { fetch() { while (true) {} } };" });
     await stack.configure("acme", "spin", { limits: { timeoutMs: 1000 } });
     const before = stack.workerdPids();
-    const res = await timed(url("/fn/acme/spin"));
+    const { result: res, statuses } = await loadDuring(url("/fn/neighbour/hello"), 4, async () => {
+      const answer = await timed(url("/fn/acme/spin"));
+      // The process that ran it is killed and restarted.
+      await waitUntil(() => stack.workerdPids().some((pid) => !before.includes(pid)), 10_000, "the stuck process to be replaced");
+      return answer;
+    });
     expect(res.status).toBe(504);
     expect(res.code).toBe("cpu_limit");
+    // Its 1 s budget, the 1 s liveness probe, and grace.
     expect(res.ms).toBeLessThan(4000);
-    // The process that ran it was killed and restarted; the pool serves again.
-    await waitUntil(() => stack.workerdPids().some((pid) => !before.includes(pid)), 10_000, "the stuck process to be replaced");
+    // Issue 4's bar: at least 99 % of another tenant's requests answered during a runaway.
+    expectServed(statuses, 0.99);
     await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
   });
 
@@ -134,9 +174,12 @@ describe("failures along the invoke path", () => {
     await stack.deployPublic("acme", "hog", {
       "index.js": "export default { fetch() { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(Math.random())); } };",
     });
-    const res = await timed(url("/fn/acme/hog"));
+    const { result: res, statuses } = await loadDuring(url("/fn/neighbour/hello"), 4, () => timed(url("/fn/acme/hog")));
     expect(res.status).toBe(502);
     expect(res.code).toBe("memory_limit");
+    // Neighbours keep answering. (A bystander used to get memory_limit when the pool noticed the
+    // kill before its connection broke; fixed, but the bar keeps a margin for a 2-core CI box.)
+    expectServed(statuses, 0.95);
     await waitUntil(async () => (await timed(url("/fn/acme/hello"))).status === 200, 15_000, "the pool to serve again");
   });
 });

@@ -86,9 +86,9 @@ describe(`invoke path (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, ()
   it("gives the function its env vars, and the new ones after a change", async () => {
     await stack.deployPublic("acme", "env", fixture("env"));
     await stack.configure("acme", "env", { env: { GREETING: "hello" } });
-    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "hello" });
+    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "hello", "(bindings)": ["FUNCTIONS"] });
     await stack.configure("acme", "env", { env: { GREETING: "bonjour", EXTRA: "1" } });
-    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "bonjour", EXTRA: "1" });
+    expect(await (await fetch(`${stack.baseUrl}/fn/acme/env`)).json()).toEqual({ GREETING: "bonjour", EXTRA: "1", "(bindings)": ["FUNCTIONS"] });
   });
 
   it("records every invocation in the database", async () => {

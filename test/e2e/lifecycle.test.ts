@@ -32,12 +32,12 @@ describe(`function lifecycle (${process.env.DATABASE_URL ? "postgres" : "pglite"
     await stack.configure("acme", "env", { env: { PLAIN: "visible", API_TOKEN: "overridden" } });
     const put = await stack.operator("/v1/tenants/acme/functions/env/secrets/API_TOKEN", { method: "PUT", body: "s3cret-value" });
     expect(put.status).toBeLessThan(300);
-    expect(JSON.parse(await body("env"))).toEqual({ PLAIN: "visible", API_TOKEN: "s3cret-value" });
+    expect(JSON.parse(await body("env"))).toEqual({ PLAIN: "visible", API_TOKEN: "s3cret-value", "(bindings)": ["FUNCTIONS"] });
     const listed = await (await stack.operator("/v1/tenants/acme/functions/env/secrets")).text();
     expect(listed).toContain("API_TOKEN");
     expect(listed).not.toContain("s3cret-value");
     expect((await stack.operator("/v1/tenants/acme/functions/env/secrets/API_TOKEN", { method: "DELETE" })).status).toBeLessThan(300);
-    expect(JSON.parse(await body("env"))).toEqual({ PLAIN: "visible", API_TOKEN: "overridden" });
+    expect(JSON.parse(await body("env"))).toEqual({ PLAIN: "visible", API_TOKEN: "overridden", "(bindings)": ["FUNCTIONS"] });
   });
 
   it("splits traffic between two versions, and back", async () => {

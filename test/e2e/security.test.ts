@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Stack } from "../harness/stack.js";
 
@@ -80,5 +82,19 @@ describe("invoke path security", () => {
     expect(headers.get("x-isle-client-ip")).toBe("127.0.0.1");
     expect(headers.has("x-isle-isolate-id")).toBe(false);
     expect(headers.has("authorization")).toBe(false);
+  });
+
+  it("refuses a TLS client of the sidecar port that has no platform certificate", async () => {
+    const sidecar = stack.envs.get("sidecar") ?? {};
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: Number(sidecar.ISLE_SIDECAR_PORT), ca: readFileSync(sidecar.ISLE_TLS_CA ?? ""), ALPNProtocols: ["h2"] });
+      // TLS 1.3 finishes the client's side first; the server's refusal arrives as an alert or a close.
+      socket.on("secureConnect", () => socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+      socket.on("data", () => resolve("answered"));
+      socket.on("error", (err) => resolve(`refused: ${err.message}`));
+      socket.on("close", () => resolve("closed"));
+    });
+    expect(outcome).not.toBe("answered");
+    expect(outcome).toMatch(/refused|closed/);
   });
 });

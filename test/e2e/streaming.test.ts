@@ -67,6 +67,8 @@ describe("streaming bodies", () => {
     stack = await Stack.start({ databaseUrl: process.env.DATABASE_URL, workerdProcesses: 1 });
     await stack.createTenant("acme");
     for (const name of ["echo", "bytes", "hello"]) await stack.deployPublic("acme", name, fixture(name));
+    // Above the platform's default request body cap (100 MiB): the largest echo here is 200 MB.
+    await stack.configure("acme", "echo", { limits: { maxRequestBytes: 256 * MB } });
     // Warm up: load the isolate and let each process reach its working size.
     await echo(8 * MB).catch((err) => {
       console.log(stack.tail(20));

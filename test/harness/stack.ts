@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +21,27 @@ export interface StackOptions {
   /** Postgres server to create a scratch database on; PGlite when absent. */
   databaseUrl?: string | undefined;
   workerdProcesses?: number;
+  /** ISLE_DOMAIN of gateway and agent: `<function>--<tenant>.<domain>` hosts. */
+  domain?: string;
+  /** ISLE_EGRESS_ALLOW of the agent: private destinations functions may reach. */
+  egressAllow?: string;
+  /** Extra environment for one part (rate limits, REDIS_URL, …); wins over the harness's own. */
+  env?: Partial<Record<Part, Record<string, string>>>;
+  /** Extra environment for every part (OTEL_* variables, say). */
+  commonEnv?: Record<string, string>;
+}
+
+/** Where the certs CLI is, built (the e2e tests run the built parts). */
+const certsCli = resolve(import.meta.dirname, "../../apps/gateway/dist/certs-cli.js");
+
+/**
+ * Issues the sidecar's certificate from the platform CA in `dataDir` (created
+ * there if missing) the way an operator does, and returns its TLS settings.
+ */
+export function issueSidecarCertificate(dataDir: string, name = "e2e"): Record<string, string> {
+  const out = join(dataDir, "pki", "sidecar");
+  execFileSync(process.execPath, [certsCli, "issue", "--role", "sidecar", "--name", name, "--host", "127.0.0.1", "--out", out, "--data-dir", dataDir]);
+  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `sidecar-${name}.crt`), ISLE_TLS_KEY: join(out, `sidecar-${name}.key`) };
 }
 
 /**
@@ -30,8 +51,11 @@ export interface StackOptions {
 export class Stack {
   readonly logs: Record<Part, string[]> = { gateway: [], agent: [], sidecar: [] };
   private readonly procs = new Map<Part, ChildProcess>();
-  private readonly envs = new Map<Part, NodeJS.ProcessEnv>();
+  /** Each part's environment (ports, directories), as it was started with. */
+  readonly envs = new Map<Part, NodeJS.ProcessEnv>();
   adminToken = "";
+  /** The agent's Prometheus listener (loopback, a free port). */
+  agentMetricsUrl = "";
 
   private constructor(
     readonly dataDir: string,
@@ -41,12 +65,19 @@ export class Stack {
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const dataDir = mkdtempSync(join(tmpdir(), "isle-e2e-"));
-    const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, controlPort, sidecarPort, agentMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl) : undefined;
     const stack = new Stack(dataDir, `http://127.0.0.1:${port}`, scratch);
+    stack.agentMetricsUrl = `http://127.0.0.1:${agentMetricsPort}/metrics`;
     const agentSocket = join(dataDir, "run", "agent.sock");
-    const common = { ISLE_DATA_DIR: dataDir, ISLE_AGENT_SOCKET: agentSocket, ISLE_LOG_LEVEL: "info", DATABASE_URL: scratch?.url ?? "" };
-    stack.envs.set("gateway", { ...common, ISLE_PORT: String(port), ISLE_CONTROL_PORT: String(controlPort) });
+    const common = {
+      ISLE_DATA_DIR: dataDir,
+      ISLE_AGENT_SOCKET: agentSocket,
+      ISLE_LOG_LEVEL: "info",
+      DATABASE_URL: scratch?.url ?? "",
+      ...(options.domain ? { ISLE_DOMAIN: options.domain } : {}),
+    };
+    stack.envs.set("gateway", { ...common, ISLE_PORT: String(port), ISLE_CONTROL_PORT: String(controlPort), ...options.env?.gateway });
     stack.envs.set("agent", {
       ...common,
       ISLE_AGENT_ID: "e2e",
@@ -56,8 +87,20 @@ export class Stack {
       ISLE_WORKERD_PROCESSES: String(options.workerdProcesses ?? 2),
       // Small enough that a memory-hungry test function reaches it quickly.
       ISLE_WORKERD_MEMORY_MB: "256",
+      ISLE_GATEWAY_URL: stack.baseUrl,
+      ISLE_EGRESS_ALLOW: options.egressAllow ?? "",
+      ISLE_AGENT_METRICS_PORT: String(agentMetricsPort),
+      ...options.env?.agent,
     });
-    stack.envs.set("sidecar", { ...common, ISLE_SIDECAR_PORT: String(sidecarPort) });
+    stack.envs.set("sidecar", {
+      ...common,
+      ISLE_SIDECAR_PORT: String(sidecarPort),
+      ...issueSidecarCertificate(dataDir),
+      ...options.env?.sidecar,
+    });
+    for (const part of ["gateway", "sidecar", "agent"] as const) {
+      stack.envs.set(part, { ...stack.envs.get(part), ...options.commonEnv, ...options.env?.[part] });
+    }
     try {
       for (const part of ["gateway", "sidecar", "agent"] as const) stack.spawn(part);
       await stack.waitReady();

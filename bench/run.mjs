@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// `npm run bench [-- name…]`: runs the named benchmarks (default: all), each
+// in its own process, one after another so they do not share the machine.
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const benchmarks = {
+  invoke: "hello world through Isle against bare workerd",
+  runaway: "a neighbour's latency while a spinning function is stopped",
+};
+const names = process.argv.slice(2);
+const unknown = names.filter((n) => !(n in benchmarks));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark: ${unknown.join(", ")}; choose from:`);
+  for (const [name, what] of Object.entries(benchmarks)) console.error(`  ${name.padEnd(8)} ${what}`);
+  process.exit(2);
+}
+for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {
+  const { status } = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), `${name}.mjs`)], { stdio: "inherit" });
+  if (status !== 0) process.exit(status ?? 1);
+}

@@ -26,7 +26,9 @@ export class Supervisor {
   }
 
   #spawn(child) {
-    const argv = [process.execPath, child.script];
+    // ISLE_NODE_ARGS passes flags to every part, e.g. --cpu-prof (which NODE_OPTIONS refuses).
+    const nodeArgs = (process.env.ISLE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const argv = [process.execPath, ...nodeArgs, child.script];
     const [cmd, ...args] = setpriv ? [setpriv, "--pdeathsig", "SIGTERM", "--", ...argv] : argv;
     const proc = spawn(cmd, args, { env: { ...process.env, ...child.env }, stdio: ["ignore", "pipe", "pipe"] });
     child.process = proc;

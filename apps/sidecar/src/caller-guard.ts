@@ -1,7 +1,7 @@
-import { verify, X509Certificate, type KeyObject } from "node:crypto";
+import { createSecretKey, timingSafeEqual, verify, X509Certificate, type KeyObject } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { identityOf } from "@isle/pki";
-import { invocationContext, type agentV1 } from "@isle/proto";
+import { contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, type agentV1 } from "@isle/proto";
 
 /** How far past its deadline a context may still arrive (clock skew between hosts). */
 const skewMs = 5_000;
@@ -18,22 +18,36 @@ export interface ContextVerifier {
  * Admits a call only from a gateway: TLS has already checked that the peer's
  * certificate was issued by the platform CA; this checks that it names a
  * gateway (spiffe://isle/gateway/<name>), and returns a verifier of the
- * invocation contexts that gateway signed with that certificate's key.
+ * invocation contexts of this call, authenticated with the context key that
+ * the gateway's certificate key signed in the call's metadata.
  */
-export function admitCaller(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, "getAuthContext">): ContextVerifier | grpc.StatusObject {
+export function admitCaller(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, "getAuthContext" | "metadata">): ContextVerifier | grpc.StatusObject {
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
   if (!raw) return denied(grpc.status.UNAUTHENTICATED, "a platform certificate is required");
   const cert = new X509Certificate(raw);
   const identity = identityOf(cert);
   if (identity?.role !== "gateway") return denied(grpc.status.PERMISSION_DENIED, "only gateways may call a sidecar");
-  return contextVerifier(cert.publicKey);
+  return contextVerifier(cert.publicKey, call.metadata);
 }
 
-export function contextVerifier(gatewayKey: KeyObject): ContextVerifier {
+/**
+ * Checks heads against the stream's context key. A stream without a key the
+ * gateway signed still opens, but every head on it is refused on its own
+ * channel, so the caller learns why.
+ */
+export function contextVerifier(gatewayKey: KeyObject, metadata: grpc.Metadata): ContextVerifier {
+  const key = metadata.get(contextKeyMetadata.key)[0];
+  const signature = metadata.get(contextKeyMetadata.signature)[0];
+  let problem: string | undefined;
+  if (!Buffer.isBuffer(key) || key.length !== contextKeyBytes || !Buffer.isBuffer(signature)) problem = "the call carries no context key";
+  else if (!verify("sha256", contextKeyGrant(key), gatewayKey, signature)) problem = "the context key is not signed by the caller's certificate";
+  const contextKey = problem || !Buffer.isBuffer(key) ? undefined : createSecretKey(key);
   return {
     refuse(head, nowMs) {
+      if (!contextKey) return problem;
       if (head.contextSignature.length === 0) return "the invocation context is not signed";
-      if (!verify("sha256", invocationContext(head), gatewayKey, head.contextSignature)) {
+      const expected = contextMac(contextKey, head);
+      if (head.contextSignature.length !== expected.length || !timingSafeEqual(head.contextSignature, expected)) {
         return "the invocation context's signature does not match";
       }
       const deadline = Number(head.deadlineUnixMs);

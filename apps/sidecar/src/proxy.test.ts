@@ -1,11 +1,11 @@
-import { createPrivateKey, sign } from "node:crypto";
+import { createPrivateKey, createSecretKey, randomBytes, sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthority, issueCertificate, type Authority, type IssuedCertificate } from "@isle/pki";
-import { agentV1, grpcChannelOptions, invocationContext } from "@isle/proto";
+import { agentV1, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { TenantSlots } from "./limits.js";
 import { createProxyServer } from "./proxy.js";
@@ -84,12 +84,25 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Opens an Invoke stream with these credentials, sends one head, and reports the trailer or the call's error. */
-  async function invoke(credentials: grpc.ChannelCredentials, request: agentV1.RequestHead): Promise<string> {
+  /** The context key a gateway opens its stream with, signed by `signer` (a gateway's key, or a forger's). */
+  interface StreamKey {
+    key: Buffer;
+    signer: string;
+  }
+  const streamKey = (signer = gateway.keyPem): StreamKey => ({ key: randomBytes(32), signer });
+  const keyMetadata = ({ key, signer }: StreamKey) => {
+    const metadata = new grpc.Metadata();
+    metadata.set(contextKeyMetadata.key, key);
+    metadata.set(contextKeyMetadata.signature, sign("sha256", contextKeyGrant(key), createPrivateKey(signer)));
+    return metadata;
+  };
+
+  /** Opens an Invoke stream with these credentials (and context key), sends one head, and reports the trailer or the call's error. */
+  async function invoke(credentials: grpc.ChannelCredentials, request: agentV1.RequestHead, metadata = keyMetadata(ownKey)): Promise<string> {
     const client = new agentV1.AgentClient(`127.0.0.1:${port}`, credentials, grpcChannelOptions);
     try {
       return await new Promise<string>((resolve) => {
-        const call = client.invoke({ deadline: Date.now() + 5000 });
+        const call = client.invoke(metadata, { deadline: Date.now() + 5000 });
         call.on("data", (frame: agentV1.InvokeFrame) => {
           if (frame.frame?.$case === "trailer") resolve(frame.frame.value.errorCode || frame.frame.value.errorMessage);
           call.end();
@@ -104,9 +117,13 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
 
   const tlsWith = (cert: IssuedCertificate, trust = ca) =>
     grpc.credentials.createSsl(Buffer.from(trust.certPem), Buffer.from(cert.keyPem), Buffer.from(cert.certPem));
-  const signed = (request: agentV1.RequestHead, key = gateway.keyPem) => ({
+  let ownKey: StreamKey;
+  beforeAll(() => {
+    ownKey = streamKey();
+  });
+  const signed = (request: agentV1.RequestHead, { key } = ownKey) => ({
     ...request,
-    contextSignature: sign("sha256", invocationContext(request), createPrivateKey(key)),
+    contextSignature: contextMac(createSecretKey(key), request),
   });
 
   it("forwards an invocation a gateway of the platform signed", async () => {
@@ -117,30 +134,37 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
   it("refuses callers without a certificate, or with one of another CA, at the handshake", async () => {
     const other = await createAuthority();
     const stranger = await issueCertificate(other, { role: "gateway", name: "gw-x", hosts: [] });
+    const strangerKey = streamKey(stranger.keyPem);
     expect(await invoke(grpc.credentials.createSsl(Buffer.from(ca.certPem)), signed(head("inv-nocert")))).toBe("grpc UNAVAILABLE");
-    expect(await invoke(tlsWith(stranger), signed(head("inv-otherca"), stranger.keyPem))).toBe("grpc UNAVAILABLE");
+    expect(await invoke(tlsWith(stranger), signed(head("inv-otherca"), strangerKey), keyMetadata(strangerKey))).toBe("grpc UNAVAILABLE");
     expect(agent.heads).not.toContain("inv-nocert");
     expect(agent.heads).not.toContain("inv-otherca");
   });
 
   it("refuses a platform certificate that is not a gateway's", async () => {
     const node = await issueCertificate(ca, { role: "sidecar", name: "node-2", hosts: [] });
-    expect(await invoke(tlsWith(node), signed(head("inv-sidecar"), node.keyPem))).toBe("grpc PERMISSION_DENIED");
+    const nodeKey = streamKey(node.keyPem);
+    expect(await invoke(tlsWith(node), signed(head("inv-sidecar"), nodeKey), keyMetadata(nodeKey))).toBe("grpc PERMISSION_DENIED");
     expect(agent.heads).not.toContain("inv-sidecar");
   });
 
   it("refuses unsigned, forged, altered and expired contexts from a real gateway", async () => {
     const otherGateway = await issueCertificate(ca, { role: "gateway", name: "gw-2", hosts: [] });
+    // A context key signed by another gateway's key than the certificate this call came with.
+    const forgedKey = streamKey(otherGateway.keyPem);
     const altered = signed(head("inv-altered"));
     altered.function = { ...altered.function!, tenantId: "ten_victim" };
     const answers = [
       await invoke(tlsWith(gateway), head("inv-unsigned")),
-      // Signed, but by another gateway's key than the certificate this call came with.
-      await invoke(tlsWith(gateway), signed(head("inv-forged"), otherGateway.keyPem)),
+      // Authenticated with a key of the caller's own choosing that no gateway signed.
+      await invoke(tlsWith(gateway), signed(head("inv-forged-key"), forgedKey), keyMetadata(forgedKey)),
+      // The stream's key is genuine, but this head was authenticated with another.
+      await invoke(tlsWith(gateway), signed(head("inv-forged"), streamKey())),
+      await invoke(tlsWith(gateway), signed(head("inv-nokey")), new grpc.Metadata()),
       await invoke(tlsWith(gateway), altered),
       await invoke(tlsWith(gateway), signed(head("inv-expired", Date.now() - 60_000))),
     ];
-    expect(answers).toEqual(["unauthorized", "unauthorized", "unauthorized", "unauthorized"]);
+    expect(answers).toEqual(["unauthorized", "unauthorized", "unauthorized", "unauthorized", "unauthorized", "unauthorized"]);
     expect(agent.heads).toEqual(["inv-ok"]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
-import { agentV1, grpcChannelOptions } from "@isle/proto";
+import { agentV1, contextKeyMetadata, grpcChannelOptions } from "@isle/proto";
 import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import { admitCaller, isStatus } from "./caller-guard.js";
 import { invokeFilter } from "./invoke-filter.js";
@@ -9,8 +9,17 @@ import { ChannelSpans } from "./channel-spans.js";
 
 const identity = (value: Buffer): Buffer => value;
 
-/** Transport headers that belong to one hop and must not be copied to the next. */
-const hopHeaders = new Set(["user-agent", "content-type", "te", "grpc-accept-encoding", "grpc-encoding", "grpc-timeout", "accept-encoding"]);
+/** Transport headers that belong to one hop and must not be copied to the next (the context key is the sidecar's alone). */
+const hopHeaders = new Set([
+  "user-agent",
+  "content-type",
+  "te",
+  "grpc-accept-encoding",
+  "grpc-encoding",
+  "grpc-timeout",
+  "accept-encoding",
+  ...Object.values(contextKeyMetadata),
+]);
 
 /** Every Agent method with identity (de)serializers: frames move as bytes. */
 function passthroughService(): Record<string, grpc.MethodDefinition<Buffer, Buffer>> {

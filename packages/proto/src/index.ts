@@ -9,4 +9,4 @@ export { grpcChannelOptions } from "./channel-options.js";
 export { artifactHash, decodeArtifact, encodeArtifact, type ArtifactManifest } from "./artifact.js";
 export { ReceiveWindow, SendWindow, defaultWindowBytes, maxChunkBytes, withinWindow } from "./mux/window.js";
 export { hopByHopHeaders } from "./hop-by-hop.js";
-export { invocationContext } from "./invocation-context.js";
+export { contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, invocationContext } from "./invocation-context.js";

@@ -1,7 +1,7 @@
-import { createPrivateKey, sign, type KeyObject } from "node:crypto";
+import { createPrivateKey, createSecretKey, randomBytes, sign, type KeyObject } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
-import { agentV1, grpcChannelOptions, invocationContext } from "@isle/proto";
+import { agentV1, contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { AgentLane } from "./agent-lane.js";
 import { nodeFault } from "./node-fault.js";
@@ -46,12 +46,13 @@ export interface GatewayTls {
 /**
  * Reaches agents through their sidecars over mutual TLS: one gRPC channel and
  * one multiplexed Invoke stream (AgentLane) per sidecar address. Each
- * invocation's context is signed with this gateway's key, for the sidecar to
- * check; each has its own deadline timer and is cancelled when the client
- * goes away.
+ * invocation's context is authenticated for the sidecar to check, with a
+ * random key per sidecar that this gateway's certificate key signs once
+ * (sent when the stream opens; ADR 0011); each invocation has its own
+ * deadline timer and is cancelled when the client goes away.
  */
 export class SidecarInvoker implements Invoker {
-  private readonly lanes = new Map<string, { client: agentV1.AgentClient; lane: AgentLane }>();
+  private readonly lanes = new Map<string, { client: agentV1.AgentClient; lane: AgentLane; contextKey: KeyObject }>();
   private readonly credentials: grpc.ChannelCredentials;
   private readonly signingKey: KeyObject;
 
@@ -65,8 +66,9 @@ export class SidecarInvoker implements Invoker {
   }
 
   async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<Invocation> {
-    head.contextSignature = sign("sha256", invocationContext(head), this.signingKey);
-    const channel = this.lane(agent.address).start(head, body);
+    const { lane, contextKey } = this.lane(agent.address);
+    head.contextSignature = contextMac(contextKey, head);
+    const channel = lane.start(head, body);
     agent.localInFlight++;
     const timer = setTimeout(
       // The agent answers at the deadline itself; silence past the grace is the node's fault.
@@ -90,13 +92,22 @@ export class SidecarInvoker implements Invoker {
     this.lanes.clear();
   }
 
-  private lane(address: string): AgentLane {
+  private lane(address: string): { lane: AgentLane; contextKey: KeyObject } {
     let entry = this.lanes.get(address);
     if (!entry) {
       const client = new agentV1.AgentClient(address, this.credentials, grpcChannelOptions);
-      entry = { client, lane: new AgentLane(() => client.invoke()) };
+      // Its own key per sidecar: a sidecar that learns its key can vouch for no call to another.
+      const key = randomBytes(contextKeyBytes);
+      const signature = sign("sha256", contextKeyGrant(key), this.signingKey);
+      const streamMetadata = () => {
+        const metadata = new grpc.Metadata();
+        metadata.set(contextKeyMetadata.key, key);
+        metadata.set(contextKeyMetadata.signature, signature);
+        return metadata;
+      };
+      entry = { client, lane: new AgentLane(() => client.invoke(streamMetadata())), contextKey: createSecretKey(key) };
       this.lanes.set(address, entry);
     }
-    return entry.lane;
+    return entry;
   }
 }

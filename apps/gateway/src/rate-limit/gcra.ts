@@ -33,6 +33,8 @@ export interface BucketState {
   remaining: number;
   /** Milliseconds until the bucket is full again (idle). */
   resetMs: number;
+  /** Milliseconds until the bucket admits one request more than `remaining`; undefined when it is full. */
+  nextMs: number | undefined;
 }
 
 /** The answer for one request checked against all its buckets at once. */
@@ -79,8 +81,11 @@ export function decide(policies: readonly RatePolicy[], tats: ReadonlyArray<numb
     const t = intervalMs(policy);
     const tat = allowed ? newTats[i]! : Math.max(tats[i] ?? now, now);
     // Room left in the b·T-wide bucket, counted in whole requests.
-    const remaining = Math.max(0, Math.floor((policy.burst * t - (tat - now)) / t + 1e-9));
-    return { policy, remaining, resetMs: Math.max(0, tat - now) };
+    const room = policy.burst * t - (tat - now);
+    const remaining = Math.max(0, Math.floor(room / t + 1e-9));
+    // The room grows by one interval per T: one more request fits once it reaches (remaining + 1)·T.
+    const nextMs = remaining >= policy.burst ? undefined : Math.max(0, (remaining + 1) * t - room);
+    return { policy, remaining, resetMs: Math.max(0, tat - now), nextMs };
   });
   return { decision: { allowed, retryAfterMs: allowed ? 0 : retryAfterMs, buckets }, newTats };
 }

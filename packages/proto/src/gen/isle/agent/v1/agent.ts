@@ -278,6 +278,16 @@ export const Header: MessageFns<Header> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Header>, I>>(base?: I): Header {
+    return Header.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Header>, I>>(object: I): Header {
+    const message = createBaseHeader();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
 };
 
 function createBaseLimits(): Limits {
@@ -464,6 +474,21 @@ export const Limits: MessageFns<Limits> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Limits>, I>>(base?: I): Limits {
+    return Limits.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Limits>, I>>(object: I): Limits {
+    const message = createBaseLimits();
+    message.wallTimeoutMs = object.wallTimeoutMs ?? 0;
+    message.cpuMs = object.cpuMs ?? 0;
+    message.memoryMb = object.memoryMb ?? 0;
+    message.maxRequestBytes = object.maxRequestBytes ?? 0;
+    message.maxResponseBytes = object.maxResponseBytes ?? 0;
+    message.maxSubrequests = object.maxSubrequests ?? 0;
+    message.maxConcurrency = object.maxConcurrency ?? 0;
+    return message;
+  },
 };
 
 function createBaseTraceContext(): TraceContext {
@@ -538,6 +563,16 @@ export const TraceContext: MessageFns<TraceContext> = {
       obj.tracestate = message.tracestate;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TraceContext>, I>>(base?: I): TraceContext {
+    return TraceContext.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TraceContext>, I>>(object: I): TraceContext {
+    const message = createBaseTraceContext();
+    message.traceparent = object.traceparent ?? "";
+    message.tracestate = object.tracestate ?? "";
+    return message;
   },
 };
 
@@ -697,6 +732,20 @@ export const FunctionRef: MessageFns<FunctionRef> = {
       obj.functionName = message.functionName;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FunctionRef>, I>>(base?: I): FunctionRef {
+    return FunctionRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FunctionRef>, I>>(object: I): FunctionRef {
+    const message = createBaseFunctionRef();
+    message.tenantId = object.tenantId ?? "";
+    message.functionId = object.functionId ?? "";
+    message.deploymentId = object.deploymentId ?? "";
+    message.artifactHash = object.artifactHash ?? "";
+    message.tenantName = object.tenantName ?? "";
+    message.functionName = object.functionName ?? "";
+    return message;
   },
 };
 
@@ -1028,6 +1077,36 @@ export const RequestHead: MessageFns<RequestHead> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<RequestHead>, I>>(base?: I): RequestHead {
+    return RequestHead.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestHead>, I>>(object: I): RequestHead {
+    const message = createBaseRequestHead();
+    message.invocationId = object.invocationId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.function = (object.function !== undefined && object.function !== null)
+      ? FunctionRef.fromPartial(object.function)
+      : undefined;
+    message.method = object.method ?? "";
+    message.path = object.path ?? "";
+    message.headers = object.headers?.map((e) => Header.fromPartial(e)) || [];
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? Limits.fromPartial(object.limits)
+      : undefined;
+    message.envRef = object.envRef ?? "";
+    message.deadlineUnixMs = object.deadlineUnixMs ?? 0;
+    message.trace = (object.trace !== undefined && object.trace !== null)
+      ? TraceContext.fromPartial(object.trace)
+      : undefined;
+    message.trigger = object.trigger ?? "";
+    message.host = object.host ?? "";
+    message.initialWindow = object.initialWindow ?? 0;
+    message.hasBody = object.hasBody ?? false;
+    message.callToken = object.callToken ?? "";
+    message.contextSignature = object.contextSignature ?? Buffer.alloc(0);
+    return message;
+  },
 };
 
 function createBaseResponseHead(): ResponseHead {
@@ -1121,6 +1200,17 @@ export const ResponseHead: MessageFns<ResponseHead> = {
       obj.coldStart = message.coldStart;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResponseHead>, I>>(base?: I): ResponseHead {
+    return ResponseHead.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResponseHead>, I>>(object: I): ResponseHead {
+    const message = createBaseResponseHead();
+    message.status = object.status ?? 0;
+    message.headers = object.headers?.map((e) => Header.fromPartial(e)) || [];
+    message.coldStart = object.coldStart ?? false;
+    return message;
   },
 };
 
@@ -1242,6 +1332,18 @@ export const Trailer: MessageFns<Trailer> = {
       obj.errorMessage = message.errorMessage;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Trailer>, I>>(base?: I): Trailer {
+    return Trailer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Trailer>, I>>(object: I): Trailer {
+    const message = createBaseTrailer();
+    message.wallMs = object.wallMs ?? 0;
+    message.cpuMs = object.cpuMs ?? 0;
+    message.errorCode = object.errorCode ?? "";
+    message.errorMessage = object.errorMessage ?? "";
+    return message;
   },
 };
 
@@ -1420,6 +1522,59 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<InvokeFrame>, I>>(base?: I): InvokeFrame {
+    return InvokeFrame.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvokeFrame>, I>>(object: I): InvokeFrame {
+    const message = createBaseInvokeFrame();
+    message.channel = object.channel ?? 0;
+    switch (object.frame?.$case) {
+      case "requestHead": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "requestHead", value: RequestHead.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "body": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "body", value: object.frame.value };
+        }
+        break;
+      }
+      case "responseHead": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "responseHead", value: ResponseHead.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "trailer": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "trailer", value: Trailer.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "endOfBody": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "endOfBody", value: EndOfBody.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "cancel": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "cancel", value: Cancel.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "windowUpdate": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "windowUpdate", value: WindowUpdate.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
 };
 
 function createBaseEndOfBody(): EndOfBody {
@@ -1463,6 +1618,14 @@ export const EndOfBody: MessageFns<EndOfBody> = {
   toJSON(_: EndOfBody): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndOfBody>, I>>(base?: I): EndOfBody {
+    return EndOfBody.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndOfBody>, I>>(_: I): EndOfBody {
+    const message = createBaseEndOfBody();
+    return message;
   },
 };
 
@@ -1522,6 +1685,15 @@ export const Cancel: MessageFns<Cancel> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Cancel>, I>>(base?: I): Cancel {
+    return Cancel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Cancel>, I>>(object: I): Cancel {
+    const message = createBaseCancel();
+    message.reason = object.reason ?? "";
+    return message;
+  },
 };
 
 function createBaseWindowUpdate(): WindowUpdate {
@@ -1580,6 +1752,15 @@ export const WindowUpdate: MessageFns<WindowUpdate> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<WindowUpdate>, I>>(base?: I): WindowUpdate {
+    return WindowUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WindowUpdate>, I>>(object: I): WindowUpdate {
+    const message = createBaseWindowUpdate();
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
 };
 
 function createBasePrewarmRequest(): PrewarmRequest {
@@ -1637,6 +1818,17 @@ export const PrewarmRequest: MessageFns<PrewarmRequest> = {
       obj.function = FunctionRef.toJSON(message.function);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrewarmRequest>, I>>(base?: I): PrewarmRequest {
+    return PrewarmRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrewarmRequest>, I>>(object: I): PrewarmRequest {
+    const message = createBasePrewarmRequest();
+    message.function = (object.function !== undefined && object.function !== null)
+      ? FunctionRef.fromPartial(object.function)
+      : undefined;
+    return message;
   },
 };
 
@@ -1702,6 +1894,15 @@ export const PrewarmResponse: MessageFns<PrewarmResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<PrewarmResponse>, I>>(base?: I): PrewarmResponse {
+    return PrewarmResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrewarmResponse>, I>>(object: I): PrewarmResponse {
+    const message = createBasePrewarmResponse();
+    message.coldStart = object.coldStart ?? false;
+    return message;
+  },
 };
 
 function createBaseEvictRequest(): EvictRequest {
@@ -1759,6 +1960,17 @@ export const EvictRequest: MessageFns<EvictRequest> = {
       obj.function = FunctionRef.toJSON(message.function);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EvictRequest>, I>>(base?: I): EvictRequest {
+    return EvictRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EvictRequest>, I>>(object: I): EvictRequest {
+    const message = createBaseEvictRequest();
+    message.function = (object.function !== undefined && object.function !== null)
+      ? FunctionRef.fromPartial(object.function)
+      : undefined;
+    return message;
   },
 };
 
@@ -1818,6 +2030,15 @@ export const EvictResponse: MessageFns<EvictResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<EvictResponse>, I>>(base?: I): EvictResponse {
+    return EvictResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EvictResponse>, I>>(object: I): EvictResponse {
+    const message = createBaseEvictResponse();
+    message.evicted = object.evicted ?? 0;
+    return message;
+  },
 };
 
 function createBaseDrainRequest(): DrainRequest {
@@ -1861,6 +2082,14 @@ export const DrainRequest: MessageFns<DrainRequest> = {
   toJSON(_: DrainRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DrainRequest>, I>>(base?: I): DrainRequest {
+    return DrainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainRequest>, I>>(_: I): DrainRequest {
+    const message = createBaseDrainRequest();
+    return message;
   },
 };
 
@@ -1926,6 +2155,15 @@ export const DrainResponse: MessageFns<DrainResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<DrainResponse>, I>>(base?: I): DrainResponse {
+    return DrainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DrainResponse>, I>>(object: I): DrainResponse {
+    const message = createBaseDrainResponse();
+    message.inFlight = object.inFlight ?? 0;
+    return message;
+  },
 };
 
 function createBaseStatusRequest(): StatusRequest {
@@ -1969,6 +2207,14 @@ export const StatusRequest: MessageFns<StatusRequest> = {
   toJSON(_: StatusRequest): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusRequest>, I>>(base?: I): StatusRequest {
+    return StatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusRequest>, I>>(_: I): StatusRequest {
+    const message = createBaseStatusRequest();
+    return message;
   },
 };
 
@@ -2124,6 +2370,20 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       obj.draining = message.draining;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusResponse>, I>>(base?: I): StatusResponse {
+    return StatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusResponse>, I>>(object: I): StatusResponse {
+    const message = createBaseStatusResponse();
+    message.agentId = object.agentId ?? "";
+    message.inFlight = object.inFlight ?? 0;
+    message.workerdProcesses = object.workerdProcesses ?? 0;
+    message.workerdReady = object.workerdReady ?? 0;
+    message.loadedIsolates = object.loadedIsolates ?? 0;
+    message.draining = object.draining ?? false;
+    return message;
   },
 };
 
@@ -2288,6 +2548,19 @@ function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -2308,4 +2581,6 @@ export interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -213,6 +213,18 @@ export const LoadedFunction: MessageFns<LoadedFunction> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<LoadedFunction>, I>>(base?: I): LoadedFunction {
+    return LoadedFunction.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoadedFunction>, I>>(object: I): LoadedFunction {
+    const message = createBaseLoadedFunction();
+    message.tenantId = object.tenantId ?? "";
+    message.functionId = object.functionId ?? "";
+    message.deploymentId = object.deploymentId ?? "";
+    message.inFlight = object.inFlight ?? 0;
+    return message;
+  },
 };
 
 function createBaseAgentReport(): AgentReport {
@@ -403,6 +415,22 @@ export const AgentReport: MessageFns<AgentReport> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<AgentReport>, I>>(base?: I): AgentReport {
+    return AgentReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentReport>, I>>(object: I): AgentReport {
+    const message = createBaseAgentReport();
+    message.agentId = object.agentId ?? "";
+    message.address = object.address ?? "";
+    message.capacity = object.capacity ?? 0;
+    message.inFlight = object.inFlight ?? 0;
+    message.loaded = object.loaded?.map((e) => LoadedFunction.fromPartial(e)) || [];
+    message.sentAtUnixMs = object.sentAtUnixMs ?? 0;
+    message.draining = object.draining ?? false;
+    message.workerdReady = object.workerdReady ?? 0;
+    return message;
+  },
 };
 
 function createBaseFunctionTarget(): FunctionTarget {
@@ -524,6 +552,18 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<FunctionTarget>, I>>(base?: I): FunctionTarget {
+    return FunctionTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FunctionTarget>, I>>(object: I): FunctionTarget {
+    const message = createBaseFunctionTarget();
+    message.tenantId = object.tenantId ?? "";
+    message.functionId = object.functionId ?? "";
+    message.deploymentId = object.deploymentId ?? "";
+    message.artifactHash = object.artifactHash ?? "";
+    return message;
+  },
 };
 
 function createBaseControlCommand(): ControlCommand {
@@ -633,6 +673,40 @@ export const ControlCommand: MessageFns<ControlCommand> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<ControlCommand>, I>>(base?: I): ControlCommand {
+    return ControlCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControlCommand>, I>>(object: I): ControlCommand {
+    const message = createBaseControlCommand();
+    switch (object.command?.$case) {
+      case "registered": {
+        if (object.command?.value !== undefined && object.command?.value !== null) {
+          message.command = { $case: "registered", value: Registered.fromPartial(object.command.value) };
+        }
+        break;
+      }
+      case "prewarm": {
+        if (object.command?.value !== undefined && object.command?.value !== null) {
+          message.command = { $case: "prewarm", value: FunctionTarget.fromPartial(object.command.value) };
+        }
+        break;
+      }
+      case "evict": {
+        if (object.command?.value !== undefined && object.command?.value !== null) {
+          message.command = { $case: "evict", value: FunctionTarget.fromPartial(object.command.value) };
+        }
+        break;
+      }
+      case "drain": {
+        if (object.command?.value !== undefined && object.command?.value !== null) {
+          message.command = { $case: "drain", value: Drain.fromPartial(object.command.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
 };
 
 function createBaseRegistered(): Registered {
@@ -697,6 +771,15 @@ export const Registered: MessageFns<Registered> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<Registered>, I>>(base?: I): Registered {
+    return Registered.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Registered>, I>>(object: I): Registered {
+    const message = createBaseRegistered();
+    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    return message;
+  },
 };
 
 function createBaseDrain(): Drain {
@@ -740,6 +823,14 @@ export const Drain: MessageFns<Drain> = {
   toJSON(_: Drain): unknown {
     const obj: any = {};
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Drain>, I>>(base?: I): Drain {
+    return Drain.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Drain>, I>>(_: I): Drain {
+    const message = createBaseDrain();
+    return message;
   },
 };
 
@@ -799,6 +890,15 @@ export const GetArtifactRequest: MessageFns<GetArtifactRequest> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<GetArtifactRequest>, I>>(base?: I): GetArtifactRequest {
+    return GetArtifactRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetArtifactRequest>, I>>(object: I): GetArtifactRequest {
+    const message = createBaseGetArtifactRequest();
+    message.hash = object.hash ?? "";
+    return message;
+  },
 };
 
 function createBaseChunk(): Chunk {
@@ -856,6 +956,15 @@ export const Chunk: MessageFns<Chunk> = {
       obj.data = base64FromBytes(message.data);
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Chunk>, I>>(base?: I): Chunk {
+    return Chunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Chunk>, I>>(object: I): Chunk {
+    const message = createBaseChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
   },
 };
 
@@ -939,6 +1048,16 @@ export const GetEnvRequest: MessageFns<GetEnvRequest> = {
       obj.functionId = message.functionId;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEnvRequest>, I>>(base?: I): GetEnvRequest {
+    return GetEnvRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEnvRequest>, I>>(object: I): GetEnvRequest {
+    const message = createBaseGetEnvRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.functionId = object.functionId ?? "";
+    return message;
   },
 };
 
@@ -1037,6 +1156,24 @@ export const GetEnvResponse: MessageFns<GetEnvResponse> = {
     }
     return obj;
   },
+
+  create<I extends Exact<DeepPartial<GetEnvResponse>, I>>(base?: I): GetEnvResponse {
+    return GetEnvResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEnvResponse>, I>>(object: I): GetEnvResponse {
+    const message = createBaseGetEnvResponse();
+    message.version = object.version ?? "";
+    message.vars = (globalThis.Object.entries(object.vars ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
 };
 
 function createBaseGetEnvResponse_VarsEntry(): GetEnvResponse_VarsEntry {
@@ -1111,6 +1248,16 @@ export const GetEnvResponse_VarsEntry: MessageFns<GetEnvResponse_VarsEntry> = {
       obj.value = message.value;
     }
     return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEnvResponse_VarsEntry>, I>>(base?: I): GetEnvResponse_VarsEntry {
+    return GetEnvResponse_VarsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEnvResponse_VarsEntry>, I>>(object: I): GetEnvResponse_VarsEntry {
+    const message = createBaseGetEnvResponse_VarsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
   },
 };
 
@@ -1216,6 +1363,19 @@ function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -1240,4 +1400,6 @@ export interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

@@ -8,15 +8,14 @@ const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const encode = (frame: agentV1.InvokeFrame) => Buffer.from(agentV1.InvokeFrame.encode(frame).finish());
 
 function headFrame(channel: number): Buffer {
-  const head: agentV1.RequestHead = {
-    ...agentV1.RequestHead.decode(new Uint8Array()),
+  const head = agentV1.RequestHead.fromPartial({
     invocationId: `inv_${channel}`,
     trigger: "http",
     function: { tenantName: "acme", functionName: "hello", deploymentId: "dep_1", tenantId: "t1", functionId: "f1", artifactHash: "h" },
     trace: { traceparent: parent, tracestate: "v=1" },
     callToken: "signed-token",
     headers: [{ name: "x", value: "y" }],
-  };
+  });
   return encode({ channel, frame: { $case: "requestHead", value: head } });
 }
 

@@ -10,15 +10,12 @@ const encode = (channel: number, frame: Frame) => Buffer.from(agentV1.InvokeFram
 const head = (channel: number, tenantId: string, hasBody = false) =>
   encode(channel, {
     $case: "requestHead",
-    value: agentV1.RequestHead.decode(
-      agentV1.RequestHead.encode({
-        ...agentV1.RequestHead.fromJSON({}),
-        invocationId: `inv_${channel}`,
-        function: { tenantId, functionId: "fn_1", deploymentId: "dep_1", artifactHash: "", tenantName: "t", functionName: "f" },
-        hasBody,
-        headers: [{ name: "x", value: "y".repeat(300) }],
-      }).finish(),
-    ),
+    value: agentV1.RequestHead.fromPartial({
+      invocationId: `inv_${channel}`,
+      function: { tenantId, functionId: "fn_1", deploymentId: "dep_1", tenantName: "t", functionName: "f" },
+      hasBody,
+      headers: [{ name: "x", value: "y".repeat(300) }],
+    }),
   });
 const trailer = (channel: number) => encode(channel, { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } });
 

@@ -30,24 +30,15 @@ function recordingAgent(socket: string): Promise<{ heads: string[]; server: grpc
 }
 
 function head(invocationId: string, deadlineUnixMs = Date.now() + 30_000): agentV1.RequestHead {
-  return {
+  return agentV1.RequestHead.fromPartial({
     invocationId,
-    attempt: 1,
     function: { tenantId: "ten_1", functionId: "fn_1", deploymentId: "dep_1", artifactHash: "abc", tenantName: "acme", functionName: "hello" },
     method: "GET",
     path: "/",
-    headers: [],
-    limits: undefined,
     envRef: "ten_1:fn_1:1",
     deadlineUnixMs,
-    trace: undefined,
-    trigger: "http",
-    host: "h",
     initialWindow: 65536,
-    hasBody: false,
-    callToken: "",
-    contextSignature: Buffer.alloc(0),
-  };
+  });
 }
 
 // The sidecar admits only gateways of the platform CA, and forwards only

@@ -1,24 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { RequestHead } from "./gen/isle/agent/v1/agent.js";
 import { invocationContext } from "./invocation-context.js";
 
-const head = {
-  invocationId: "inv_1",
-  attempt: 1,
-  function: { tenantId: "ten_1", functionId: "fn_1", deploymentId: "dep_1", artifactHash: "abc", tenantName: "t", functionName: "f" },
-  method: "GET",
-  path: "/",
-  headers: [],
-  limits: undefined,
-  envRef: "ten_1:fn_1:3",
-  deadlineUnixMs: 1_700_000_000_000,
-  trace: undefined,
-  trigger: "http",
-  host: "h",
-  initialWindow: 1024,
-  hasBody: false,
-  callToken: "",
-  contextSignature: Buffer.alloc(0),
-};
+const fn = { tenantId: "ten_1", functionId: "fn_1", deploymentId: "dep_1", artifactHash: "abc", tenantName: "t", functionName: "f" };
+const head = RequestHead.fromPartial({ invocationId: "inv_1", function: fn, envRef: "ten_1:fn_1:3", deadlineUnixMs: 1_700_000_000_000 });
 
 describe("invocationContext", () => {
   it("changes with every field a signature must cover", () => {
@@ -27,9 +12,9 @@ describe("invocationContext", () => {
       { ...head, invocationId: "inv_2" },
       { ...head, envRef: "ten_1:fn_1:4" },
       { ...head, deadlineUnixMs: head.deadlineUnixMs + 1 },
-      { ...head, function: { ...head.function, tenantId: "ten_2" } },
-      { ...head, function: { ...head.function, deploymentId: "dep_2" } },
-      { ...head, function: { ...head.function, artifactHash: "abd" } },
+      { ...head, function: { ...fn, tenantId: "ten_2" } },
+      { ...head, function: { ...fn, deploymentId: "dep_2" } },
+      { ...head, function: { ...fn, artifactHash: "abd" } },
     ];
     for (const variant of variants) expect(invocationContext(variant).toString()).not.toBe(base);
   });

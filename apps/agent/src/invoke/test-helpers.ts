@@ -1,30 +1,24 @@
 import { Readable } from "node:stream";
-import type { agentV1 } from "@isle/proto";
+import { agentV1 } from "@isle/proto";
 import type { FunctionRuntime, RuntimeRequest, RuntimeResponse } from "../runtimes/runtime.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
 
 /** A request head for tenant `ten_1` and function `fn`, with the given limits. */
 export function testHead(limits: Partial<agentV1.Limits> = {}, extra: Partial<agentV1.RequestHead> = {}, fn = "fn_1"): agentV1.RequestHead {
-  return {
+  return agentV1.RequestHead.fromPartial({
     invocationId: "inv_1",
-    attempt: 1,
     function: { tenantId: "ten_1", functionId: fn, deploymentId: "dep_1", artifactHash: "a".repeat(64), tenantName: "acme", functionName: "f" },
     method: "POST",
     path: "/",
-    headers: [],
-    limits: { wallTimeoutMs: 30_000, cpuMs: 0, memoryMb: 0, maxRequestBytes: 0, maxResponseBytes: 0, maxSubrequests: 0, maxConcurrency: 0, ...limits },
+    limits: { wallTimeoutMs: 30_000, ...limits },
     envRef: `ten_1:${fn}:v1`,
     deadlineUnixMs: Date.now() + 30_000,
-    trace: undefined,
-    trigger: "http",
     host: "h",
     initialWindow: 256 * 1024,
     hasBody: true,
-    callToken: "",
-    contextSignature: Buffer.alloc(0),
     ...extra,
-  };
+  });
 }
 
 /** Frames one channel sent, with helpers to read them. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
-import type { agentV1 } from "@isle/proto";
+import { agentV1 } from "@isle/proto";
 import { AgentLane } from "./agent-lane.js";
 
 /** Stands in for the gRPC stream: records what the lane writes, lets the test answer. */
@@ -22,25 +22,7 @@ class FakeCall extends EventEmitter {
 }
 
 function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead {
-  return {
-    invocationId: "inv_1",
-    attempt: 1,
-    function: undefined,
-    method: "GET",
-    path: "/",
-    headers: [],
-    limits: undefined,
-    envRef: "",
-    deadlineUnixMs: Date.now() + 30_000,
-    trace: undefined,
-    trigger: "http",
-    host: "h",
-    initialWindow: 1024,
-    hasBody: false,
-    callToken: "",
-    contextSignature: Buffer.alloc(0),
-    ...overrides,
-  };
+  return agentV1.RequestHead.fromPartial({ invocationId: "inv_1", method: "GET", path: "/", deadlineUnixMs: Date.now() + 30_000, initialWindow: 1024, ...overrides });
 }
 
 const ok = { $case: "trailer" as const, value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } };

@@ -10,23 +10,54 @@ import { createLogger } from "@isle/telemetry";
 import { TenantSlots } from "./limits.js";
 import { createProxyServer } from "./proxy.js";
 
-/** Stands in for the agent behind the sidecar: records every frame that reaches it and answers each head. */
-function recordingAgent(socket: string): Promise<{ heads: string[]; server: grpc.Server }> {
-  const heads: string[] = [];
-  const server = new grpc.Server();
-  server.addService(agentV1.AgentService, {
+/** A call as the stand-in agent saw it: its method, the deadline it came with, and its cancellation. */
+interface SeenCall {
+  method: string;
+  deadline: grpc.Deadline;
+  cancelled: Promise<void>;
+}
+
+interface RecordingAgent {
+  heads: string[];
+  calls: SeenCall[];
+  server: grpc.Server;
+}
+
+function seen(method: string, call: { getDeadline(): grpc.Deadline; on(event: "cancelled", listener: () => void): unknown }): SeenCall {
+  return { method, deadline: call.getDeadline(), cancelled: new Promise((resolve) => call.on("cancelled", () => resolve())) };
+}
+
+/**
+ * Stands in for the agent behind the sidecar: records every call and head that
+ * reaches it and answers each head, except heads whose invocation id starts
+ * with "hang" and Status calls: those stand for a function that runs past
+ * any deadline.
+ */
+function recordingAgent(socket: string): Promise<RecordingAgent> {
+  const agent: RecordingAgent = { heads: [], calls: [], server: new grpc.Server() };
+  agent.server.addService(agentV1.AgentService, {
     invoke(call: grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>) {
+      agent.calls.push(seen("invoke", call));
       call.on("data", (frame: agentV1.InvokeFrame) => {
         if (frame.frame?.$case !== "requestHead") return;
-        heads.push(frame.frame.value.invocationId);
+        agent.heads.push(frame.frame.value.invocationId);
+        if (frame.frame.value.invocationId.startsWith("hang")) return;
         call.write({ channel: frame.channel, frame: { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "ran" } } });
       });
       call.on("end", () => call.end());
     },
+    status(call: grpc.ServerUnaryCall<agentV1.StatusRequest, agentV1.StatusResponse>) {
+      agent.calls.push(seen("status", call));
+    },
   });
   return new Promise((resolve, reject) =>
-    server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve({ heads, server }))),
+    agent.server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve(agent))),
   );
+}
+
+/** True if `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
 }
 
 function head(invocationId: string, deadlineUnixMs = Date.now() + 30_000): agentV1.RequestHead {
@@ -49,7 +80,7 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
   let ca: Authority;
   let gateway: IssuedCertificate;
   let port = 0;
-  let agent: { heads: string[]; server: grpc.Server };
+  let agent: RecordingAgent;
   let proxy: { server: grpc.Server; close(): void };
 
   beforeAll(async () => {
@@ -157,5 +188,61 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
     ];
     expect(answers).toEqual(["unauthorized", "unauthorized", "unauthorized", "unauthorized", "unauthorized", "unauthorized"]);
     expect(agent.heads).toEqual(["inv-ok"]);
+  });
+
+  // No hop waits longer than its caller: gRPC deadlines travel as relative
+  // timeouts that each hop reads on arrival, so the sidecar must pass its
+  // caller's on (grpc-js does not unless told) and cancel the agent's call
+  // when its caller goes away. The agent here never answers: only the
+  // deadline or the cancellation can end its side of the call.
+  describe("deadlines and cancellation", () => {
+    /** Slack for the time a deadline spends in transit between hops (it is re-read on arrival). */
+    const transitMs = 250;
+    let client: agentV1.AgentClient;
+    beforeAll(() => {
+      client = new agentV1.AgentClient(`127.0.0.1:${port}`, tlsWith(gateway), grpcChannelOptions);
+    });
+    afterAll(() => client?.close());
+
+    /** The first call of `method` the agent sees after its first `count` calls (streams of earlier tests may still arrive). */
+    async function callAfter(count: number, method: string): Promise<SeenCall> {
+      const find = () => agent.calls.slice(count).find((c) => c.method === method);
+      for (let i = 0; i < 100 && !find(); i++) await new Promise((r) => setTimeout(r, 20));
+      const call = find();
+      if (!call) throw new Error(`no ${method} call reached the agent`);
+      return call;
+    }
+
+    it("gives the agent's side of a unary call its caller's deadline, and it ends there", async () => {
+      const before = agent.calls.length;
+      const deadline = Date.now() + 300;
+      const answer = new Promise<grpc.ServiceError | null>((resolve) => client.status({}, new grpc.Metadata(), { deadline }, resolve));
+      const upstream = await callAfter(before, "status");
+      expect(Number(upstream.deadline)).toBeLessThanOrEqual(deadline + transitMs);
+      expect(await settlesWithin(upstream.cancelled, 5_000)).toBe(true);
+      expect((await answer)?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    });
+
+    it("cancels the agent's side of a unary call its caller cancels", async () => {
+      const before = agent.calls.length;
+      const call = client.status({}, new grpc.Metadata(), {}, () => undefined);
+      const upstream = await callAfter(before, "status");
+      expect(upstream.deadline).toBe(Infinity);
+      call.cancel();
+      expect(await settlesWithin(upstream.cancelled, 5_000)).toBe(true);
+    });
+
+    it("gives the agent's side of an Invoke stream its caller's deadline, and it ends there", async () => {
+      const before = agent.calls.length;
+      const deadline = Date.now() + 300;
+      const call = client.invoke(keyMetadata(ownKey), { deadline });
+      const ended = new Promise<grpc.status>((resolve) => call.on("error", (err: grpc.ServiceError) => resolve(err.code)));
+      call.write({ channel: 1, frame: { $case: "requestHead", value: signed(head("hang-stream")) } });
+      const upstream = await callAfter(before, "invoke");
+      expect(Number(upstream.deadline)).toBeLessThanOrEqual(deadline + transitMs);
+      expect(await settlesWithin(upstream.cancelled, 5_000)).toBe(true);
+      expect(await ended).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(agent.heads).toContain("hang-stream");
+    });
   });
 });

@@ -124,7 +124,7 @@ export function createProxyServer(agentSocket: string, logger: Logger, options: 
           callback(admitted);
           return;
         }
-        client.makeUnaryRequest(
+        const upstream = client.makeUnaryRequest(
           method.path,
           identity,
           identity,
@@ -133,6 +133,8 @@ export function createProxyServer(agentSocket: string, logger: Logger, options: 
           { deadline: call.getDeadline() },
           (err, value) => (err ? callback(asStatus(err)) : callback(null, value)),
         );
+        // grpc-js ties the agent's call to this one only through the deadline: a caller that gives up earlier must end it too.
+        call.on("cancelled", () => upstream.cancel());
       };
     }
   }

@@ -1,9 +1,10 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { IsleError } from "@isle/errors";
 import { createLogger } from "@isle/telemetry";
 import { Quarantine } from "../quarantine.js";
 import { ServerChannel } from "./server-channel.js";
-import { FakeRuntime, SentFrames, answer, testHead } from "./test-helpers.js";
+import { FakeRuntime, SentFrames, answer, testHead, untilAborted } from "./test-helpers.js";
 import type { agentV1 } from "@isle/proto";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -107,5 +108,19 @@ describe("ServerChannel response body cap", () => {
       expect(sent.bodyBytes()).toBe(64 * 1024);
       expect(sent.trailer()?.errorCode).toBe("");
     }
+  });
+});
+
+describe("ServerChannel deadline", () => {
+  it("stops the runtime's call at the head's deadline and answers timeout, however long the function would run", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = untilAborted;
+    const { sent, channel } = open(testHead({}, { deadlineUnixMs: Date.now() + 50 }));
+    await channel.run(runtime);
+    const signal = runtime.requests[0]?.signal;
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(IsleError);
+    expect((signal?.reason as IsleError).code).toBe("timeout");
+    expect(sent.trailer()?.errorCode).toBe("timeout");
   });
 });

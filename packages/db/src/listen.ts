@@ -1,0 +1,82 @@
+import pg from "pg";
+
+/** Stops a listener; idempotent. */
+export type Unlisten = () => Promise<void>;
+
+/** What a listener is told: a notification's payload, or `undefined` after a reconnect (some may have been missed). */
+export type NotifyCallback = (payload: string | undefined) => void;
+
+// LISTEN takes an identifier, not a parameter; only plain lower-case names are accepted so it
+// can be written into the statement as it is.
+const channelPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Throws unless `channel` is a plain lower-case identifier (LISTEN cannot take a parameter). */
+export function checkChannel(channel: string): void {
+  if (!channelPattern.test(channel)) throw new Error(`Invalid notification channel name: ${channel}`);
+}
+
+/**
+ * LISTEN on a dedicated connection, outside the pool so it never holds a pooled slot. A listener
+ * is a latency optimisation for its callers, never a correctness one: it resolves at once, connects
+ * in the background, and after a lost connection reconnects every `retryMs` and calls `onNotify`
+ * with `undefined` so the caller looks for what it may have missed.
+ */
+export function listenPostgres(
+  url: string,
+  channel: string,
+  onNotify: NotifyCallback,
+  retryMs = 2_000,
+): Unlisten {
+  checkChannel(channel);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let connectedBefore = false;
+
+  const retry = () => {
+    if (!stopped && !timer) timer = setTimeout(connect, retryMs);
+  };
+  const drop = (c: pg.Client) => {
+    if (client === c) client = undefined;
+    c.end().catch(() => {});
+  };
+  async function connect(): Promise<void> {
+    timer = undefined;
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url });
+    c.on("notification", (n) => {
+      if (n.channel === channel) onNotify(n.payload ?? "");
+    });
+    c.on("error", () => {
+      drop(c);
+      retry();
+    });
+    c.on("end", () => {
+      if (client === c) {
+        client = undefined;
+        retry();
+      }
+    });
+    try {
+      await c.connect();
+      await c.query(`listen ${channel}`);
+    } catch {
+      drop(c);
+      retry();
+      return;
+    }
+    if (stopped) return drop(c);
+    client = c;
+    if (connectedBefore) onNotify(undefined);
+    connectedBefore = true;
+  }
+
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => {});
+  };
+}

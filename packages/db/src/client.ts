@@ -23,8 +23,8 @@ export interface Database {
   /**
    * LISTEN on `channel` (a plain lower-case identifier) until the returned function is called.
    * Resolves once listening on PGlite; on Postgres at once, connecting a dedicated session in the
-   * background and, after it reconnects, calling `onNotify(undefined)` since notifications sent
-   * meanwhile are lost. Notifications are hints: a caller must still poll to be correct.
+   * background and calling `onNotify(undefined)` each time it is listening (notifications sent
+   * before are lost). Notifications are hints: a caller must still poll to be correct.
    */
   listen(channel: string, onNotify: NotifyCallback): Promise<Unlisten>;
   /** Ends the pool, or stops PGlite and releases the data directory. Idempotent. */

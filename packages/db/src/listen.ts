@@ -3,7 +3,7 @@ import pg from "pg";
 /** Stops a listener; idempotent. */
 export type Unlisten = () => Promise<void>;
 
-/** What a listener is told: a notification's payload, or `undefined` after a reconnect (some may have been missed). */
+/** What a listener is told: a notification's payload, or `undefined` once it is listening after a (re)connect (earlier ones were missed). */
 export type NotifyCallback = (payload: string | undefined) => void;
 
 // LISTEN takes an identifier, not a parameter; only plain lower-case names are accepted so it
@@ -17,9 +17,9 @@ export function checkChannel(channel: string): void {
 
 /**
  * LISTEN on a dedicated connection, outside the pool so it never holds a pooled slot. A listener
- * is a latency optimisation for its callers, never a correctness one: it resolves at once, connects
- * in the background, and after a lost connection reconnects every `retryMs` and calls `onNotify`
- * with `undefined` so the caller looks for what it may have missed.
+ * is a latency optimisation for its callers, never a correctness one: it returns at once, connects
+ * in the background (after a lost connection, every `retryMs`), and each time it is listening
+ * calls `onNotify(undefined)` so the caller looks for what was sent before.
  */
 export function listenPostgres(
   url: string,
@@ -31,7 +31,6 @@ export function listenPostgres(
   let stopped = false;
   let client: pg.Client | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let connectedBefore = false;
 
   const retry = () => {
     if (!stopped && !timer) timer = setTimeout(connect, retryMs);
@@ -67,8 +66,7 @@ export function listenPostgres(
     }
     if (stopped) return drop(c);
     client = c;
-    if (connectedBefore) onNotify(undefined);
-    connectedBefore = true;
+    onNotify(undefined);
   }
 
   void connect();

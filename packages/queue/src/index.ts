@@ -19,3 +19,4 @@ export type {
 } from "./types.js";
 export type { QueueOptions } from "./settings.js";
 export { backoffDelay, defaultBackoff, type BackoffPolicy } from "./backoff.js";
+export { PgQueue, type PgQueueOptions } from "./pg/pg-queue.js";

@@ -20,3 +20,5 @@ export type {
 export type { QueueOptions } from "./settings.js";
 export { backoffDelay, defaultBackoff, type BackoffPolicy } from "./backoff.js";
 export { PgQueue, type PgQueueOptions } from "./pg/pg-queue.js";
+export { JetStreamQueue, type JetStreamQueueOptions } from "./jetstream/jetstream-queue.js";
+export { createQueue, type CreateQueueOptions } from "./create-queue.js";

@@ -87,7 +87,8 @@ export function runConsumer(
           if (!abandoned) await delivery.extend();
         },
       };
-      const outcome = await handler(guarded).then(
+      // Through a promise, so a handler that throws before returning one counts as failing too.
+      const outcome = await Promise.resolve(guarded).then(handler).then(
         (verdict) => ({ ok: true as const, verdict }),
         (error: unknown) => ({ ok: false as const, error }),
       );

@@ -75,18 +75,14 @@ export class PgQueue implements q.InvocationQueue {
     return result;
   }
 
-  /** Insert unless the id (or key) is taken; either way, which message is stored. */
+  /** Insert unless the key (or the id) is taken; either way, which message is stored. */
   async #insert(db: IsleDb, row: typeof queueMessages.$inferInsert): Promise<q.EnqueueResult> {
-    const inserted = await db.insert(queueMessages).values(row).onConflictDoNothing().returning({ id: queueMessages.id });
+    const m = queueMessages;
+    const inserted = await db.insert(m).values(row).onConflictDoNothing().returning({ id: m.id });
     if (inserted.length > 0) return { id: row.id, duplicate: false };
-    const byKey =
-      row.idempotencyKey == null
-        ? []
-        : await db
-            .select({ id: queueMessages.id })
-            .from(queueMessages)
-            .where(this.#keyIs(row.tenantId, row.idempotencyKey));
-    const [existing] = byKey.length > 0 ? byKey : await db.select({ id: queueMessages.id }).from(queueMessages).where(eq(queueMessages.id, row.id));
+    const key = row.idempotencyKey;
+    const [holder] = key == null ? [] : await db.select({ id: m.id }).from(m).where(this.#keyIs(row.tenantId, key));
+    const [existing] = holder ? [holder] : await db.select({ id: m.id }).from(m).where(eq(m.id, row.id));
     if (!existing) throw new Error(`queue message ${row.id} conflicted with a row that is gone`);
     return { id: existing.id, duplicate: true };
   }

@@ -8,12 +8,14 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 
 # Debian packages: setpriv (util-linux) ties child processes' lives to their
 # parent; pgrep (procps) is used by the tests; redis-server backs the shared
-# rate limiter (REDIS_URL) and its tests.
+# rate limiter (REDIS_URL) and its tests; nats-server (with JetStream) backs the
+# async invocation queue when NATS_URL is set, and its tests.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
 command -v git >/dev/null || missing+=(git)
 command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "isle setup: please install: ${missing[*]}" >&2

@@ -51,6 +51,27 @@ describe.each(drivers)("openDatabase (%s)", (driver) => {
     expect(again?.createdAt.getTime()).toBe(tenant.createdAt.getTime());
   });
 
+  it("delivers NOTIFY to a listener until it stops listening", async () => {
+    test = await createTestDatabase(driver);
+    const database = await openDatabase(test.options);
+    open.push(database);
+    const heard: (string | undefined)[] = [];
+    const unlisten = await database.listen("isle_test_channel", (payload) => heard.push(payload));
+    // On Postgres the listening session connects in the background: notify until it hears.
+    await expect
+      .poll(async () => {
+        await database.db.execute(sql`select pg_notify('isle_test_channel', 'hello')`);
+        return heard;
+      })
+      .toContain("hello");
+    await unlisten();
+    heard.length = 0;
+    await database.db.execute(sql`select pg_notify('isle_test_channel', 'after')`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(heard).toEqual([]);
+    await expect(database.listen("Not-An-Identifier", () => {})).rejects.toThrow(/channel name/);
+  });
+
   it("can be closed twice", async () => {
     test = await createTestDatabase(driver);
     const database = await openDatabase(test.options);

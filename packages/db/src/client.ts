@@ -5,6 +5,7 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
+import { checkChannel, listenPostgres, type NotifyCallback, type Unlisten } from "./listen.js";
 import { migratePglite, migratePostgres } from "./migrate.js";
 import { acquirePgliteLock } from "./pglite-lock.js";
 import * as schema from "./schema/index.js";
@@ -19,6 +20,13 @@ export type IsleDb = PgDatabase<PgQueryResultHKT, IsleSchema>;
 export interface Database {
   db: IsleDb;
   kind: "postgres" | "pglite";
+  /**
+   * LISTEN on `channel` (a plain lower-case identifier) until the returned function is called.
+   * Resolves once listening on PGlite; on Postgres at once, connecting a dedicated session in the
+   * background and calling `onNotify(undefined)` each time it is listening (notifications sent
+   * before are lost). Notifications are hints: a caller must still poll to be correct.
+   */
+  listen(channel: string, onNotify: NotifyCallback): Promise<Unlisten>;
   /** Ends the pool, or stops PGlite and releases the data directory. Idempotent. */
   close(): Promise<void>;
 }
@@ -57,7 +65,21 @@ async function openPostgres(url: string, onPoolError?: (err: Error) => void): Pr
     throw err;
   }
   const db: IsleDb = drizzlePg({ client: pool, schema });
-  return { db, kind: "postgres", close: once(() => pool.end()) };
+  const listeners = new Set<Unlisten>();
+  const listen = async (channel: string, onNotify: NotifyCallback): Promise<Unlisten> => {
+    const stop = listenPostgres(url, channel, onNotify);
+    const unlisten = once(async () => {
+      listeners.delete(unlisten);
+      await stop();
+    });
+    listeners.add(unlisten);
+    return unlisten;
+  };
+  const close = async (): Promise<void> => {
+    await Promise.all([...listeners].map((unlisten) => unlisten()));
+    await pool.end();
+  };
+  return { db, kind: "postgres", listen, close: once(close) };
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
@@ -74,6 +96,14 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
   const pglite = client;
   const db: IsleDb = drizzlePglite({ client: pglite, schema });
+  const listen = async (channel: string, onNotify: NotifyCallback): Promise<Unlisten> => {
+    checkChannel(channel);
+    const unlisten = await pglite.listen(channel, onNotify);
+    return once(async () => {
+      // Closing PGlite drops its listeners with it.
+      if (!pglite.closed) await unlisten();
+    });
+  };
   const close = async (): Promise<void> => {
     try {
       await pglite.close();
@@ -81,7 +111,7 @@ async function openPglite(dataDir: string): Promise<Database> {
       await lock.release();
     }
   };
-  return { db, kind: "pglite", close: once(close) };
+  return { db, kind: "pglite", listen, close: once(close) };
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

@@ -6,3 +6,4 @@ export * from "./deployments.js";
 export * from "./invocations.js";
 export * from "./agents.js";
 export * from "./function-secrets.js";
+export * from "./queue-messages.js";

@@ -1,9 +1,13 @@
+/**
+ * Test databases on both drivers (exported as `@isle/db/testing` for other packages' tests): a
+ * fresh PGlite directory, or a fresh database on the local Postgres server.
+ */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import type { OpenDatabaseOptions } from "../client.js";
+import { openDatabase, type Database, type OpenDatabaseOptions } from "../client.js";
 
 /** Both drivers every storage test runs against. */
 export const drivers = ["pglite", "postgres"] as const;
@@ -43,4 +47,34 @@ async function admin(statement: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A fresh test database, open. */
+export interface OpenTestDatabase {
+  /** Where it is, to open it a second time. */
+  options: OpenDatabaseOptions;
+  /** The open database; replaced by `reopen`. */
+  database: Database;
+  /** Close the database and open it again from the same place, as a restarted process would. */
+  reopen(): Promise<void>;
+  /** Close it and throw it away. */
+  dispose(): Promise<void>;
+}
+
+/** {@link createTestDatabase}, opened. */
+export async function openTestDatabase(driver: Driver): Promise<OpenTestDatabase> {
+  const test = await createTestDatabase(driver);
+  const opened: OpenTestDatabase = {
+    options: test.options,
+    database: await openDatabase(test.options),
+    async reopen() {
+      await opened.database.close();
+      opened.database = await openDatabase(test.options);
+    },
+    async dispose() {
+      await opened.database.close();
+      await test.dispose();
+    },
+  };
+  return opened;
 }

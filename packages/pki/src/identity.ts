@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import type { Role } from "./issue.js";
+import { roles, type Role } from "./issue.js";
 
 /** Who a platform certificate names. */
 export interface Identity {
@@ -7,7 +7,7 @@ export interface Identity {
   name: string;
 }
 
-const spiffe = /(?:^|, )URI:spiffe:\/\/isle\/(gateway|sidecar)\/([a-z0-9-]+)(?:,|$)/;
+const spiffe = new RegExp(`(?:^|, )URI:spiffe://isle/(${roles.join("|")})/([a-z0-9-]+)(?:,|$)`);
 
 /**
  * The identity in a certificate's subject alternative names, or undefined

@@ -1,4 +1,4 @@
-/** The platform's certificate authority and the identities it gives gateways and sidecars. */
+/** The platform's certificate authority and the identities it gives gateways, sidecars and agents. */
 export { createAuthority, loadOrCreateAuthority, type Authority } from "./authority.js";
-export { issueCertificate, type IssuedCertificate, type Role } from "./issue.js";
+export { issueCertificate, roles, type IssuedCertificate, type Role } from "./issue.js";
 export { identityOf, type Identity } from "./identity.js";

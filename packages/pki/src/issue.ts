@@ -2,8 +2,12 @@ import { isIP } from "node:net";
 import { authoritySigner, type Authority } from "./authority.js";
 import { algorithm, generateKeys, privateKeyPem, serialNumber, x509 } from "./crypto.js";
 
-/** What a certificate lets its holder be: gateways call sidecars; sidecars serve them. */
-export type Role = "gateway" | "sidecar";
+/**
+ * What a certificate lets its holder be: gateways call sidecars and serve the
+ * control plane; sidecars serve gateways; agents use the control plane.
+ */
+export const roles = ["gateway", "sidecar", "agent"] as const;
+export type Role = (typeof roles)[number];
 
 export interface IssuedCertificate {
   certPem: string;

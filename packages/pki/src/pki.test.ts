@@ -23,6 +23,12 @@ describe("platform PKI", () => {
     expect(cert.ca).toBe(false);
   });
 
+  it("issues agents their identity too, with no address needed (they only call out)", async () => {
+    const ca = await createAuthority();
+    const issued = await issueCertificate(ca, { role: "agent", name: "node-1", hosts: [] });
+    expect(identityOf(new X509Certificate(issued.certPem))).toEqual({ role: "agent", name: "node-1" });
+  });
+
   it("creates the CA once and reads it back, with the key private to its owner", async () => {
     const first = await loadOrCreateAuthority(join(dir, "pki"));
     const again = await loadOrCreateAuthority(join(dir, "pki"));

@@ -1,14 +1,11 @@
-import { logLevel, parseEnv, port } from "@isle/config";
+import { logLevel, parseEnv, port, tlsFiles, tlsFilesOf, type TlsFiles } from "@isle/config";
 import { z } from "zod";
 
 const schema = z.object({
   ISLE_SIDECAR_HOST: z.string().default("127.0.0.1"),
   ISLE_SIDECAR_PORT: port.default(7443),
   ISLE_AGENT_SOCKET: z.string().min(1).default("./.isle/run/agent.sock"),
-  /** PEM files: the platform CA's certificate, and this sidecar's certificate and key (issued with `isle-certs`). */
-  ISLE_TLS_CA: z.string().min(1, "the platform CA certificate (PEM file) is required"),
-  ISLE_TLS_CERT: z.string().min(1, "this sidecar's certificate (PEM file) is required"),
-  ISLE_TLS_KEY: z.string().min(1, "this sidecar's private key (PEM file) is required"),
+  ...tlsFiles("sidecar"),
   ISLE_LOG_LEVEL: logLevel,
   /** Invocations one tenant may run at once on this node; more are refused with tenant_concurrency_limit. 0: no limit. */
   ISLE_SIDECAR_TENANT_CONCURRENCY: z.coerce.number().int().min(0).max(1_000_000).default(1000),
@@ -18,7 +15,7 @@ export interface SidecarConfig {
   host: string;
   port: number;
   agentSocket: string;
-  tls: { caFile: string; certFile: string; keyFile: string };
+  tls: TlsFiles;
   logLevel: string;
   tenantConcurrency: number;
 }
@@ -30,7 +27,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): SidecarConfig {
     host: v.ISLE_SIDECAR_HOST,
     port: v.ISLE_SIDECAR_PORT,
     agentSocket: v.ISLE_AGENT_SOCKET,
-    tls: { caFile: v.ISLE_TLS_CA, certFile: v.ISLE_TLS_CERT, keyFile: v.ISLE_TLS_KEY },
+    tls: tlsFilesOf(v),
     logLevel: v.ISLE_LOG_LEVEL,
     tenantConcurrency: v.ISLE_SIDECAR_TENANT_CONCURRENCY,
   };

@@ -18,3 +18,28 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv,
   }
   return parsed.data;
 }
+
+/**
+ * The three PEM files of a part's platform identity, issued with `isle-certs`
+ * (ADR 0011). Required: there is no insecure mode to forget switched on, and a
+ * part started without them says which one is missing.
+ */
+export function tlsFiles(part: string) {
+  const file = (what: string) => z.string({ error: `required: ${what} (PEM file)` }).min(1, `required: ${what} (PEM file)`);
+  return {
+    ISLE_TLS_CA: file("the platform CA's certificate"),
+    ISLE_TLS_CERT: file(`this ${part}'s certificate`),
+    ISLE_TLS_KEY: file(`this ${part}'s private key`),
+  };
+}
+
+/** Where a part's platform identity is, as parsed from `tlsFiles`. */
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function tlsFilesOf(v: { ISLE_TLS_CA: string; ISLE_TLS_CERT: string; ISLE_TLS_KEY: string }): TlsFiles {
+  return { caFile: v.ISLE_TLS_CA, certFile: v.ISLE_TLS_CERT, keyFile: v.ISLE_TLS_KEY };
+}

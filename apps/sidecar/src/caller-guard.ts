@@ -1,6 +1,6 @@
-import { createSecretKey, timingSafeEqual, verify, X509Certificate, type KeyObject } from "node:crypto";
+import { createSecretKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { identityOf } from "@isle/pki";
+import { admitPeer, isRefusal } from "@isle/pki";
 import { contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, type agentV1 } from "@isle/proto";
 
 /** How far past its deadline a context may still arrive (clock skew between hosts). */
@@ -22,12 +22,9 @@ export interface ContextVerifier {
  * the gateway's certificate key signed in the call's metadata.
  */
 export function admitCaller(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, "getAuthContext" | "metadata">): ContextVerifier | grpc.StatusObject {
-  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
-  if (!raw) return denied(grpc.status.UNAUTHENTICATED, "a platform certificate is required");
-  const cert = new X509Certificate(raw);
-  const identity = identityOf(cert);
-  if (identity?.role !== "gateway") return denied(grpc.status.PERMISSION_DENIED, "only gateways may call a sidecar");
-  return contextVerifier(cert.publicKey, call.metadata);
+  const peer = admitPeer(call.getAuthContext()?.sslPeerCertificate?.raw, "gateway");
+  if (isRefusal(peer)) return { code: grpc.status[peer.refused], details: peer.details, metadata: new grpc.Metadata() };
+  return contextVerifier(peer.cert.publicKey, call.metadata);
 }
 
 /**
@@ -56,10 +53,6 @@ export function contextVerifier(gatewayKey: KeyObject, metadata: grpc.Metadata):
       return undefined;
     },
   };
-}
-
-function denied(code: grpc.status, details: string): grpc.StatusObject {
-  return { code, details, metadata: new grpc.Metadata() };
 }
 
 export function isStatus(value: ContextVerifier | grpc.StatusObject): value is grpc.StatusObject {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAuthority, identityOf, issueCertificate, loadOrCreateAuthority } from "./index.js";
+import { admitPeer, createAuthority, identityOf, issueCertificate, loadOrCreateAuthority } from "./index.js";
 
 describe("platform PKI", () => {
   const dir = mkdtempSync(join(tmpdir(), "isle-pki-"));
@@ -45,5 +45,15 @@ describe("platform PKI", () => {
     const ca = await createAuthority();
     await expect(issueCertificate(ca, { role: "gateway", name: "../x", hosts: [] })).rejects.toThrow(/DNS label/);
     expect(identityOf(new X509Certificate(ca.certPem))).toBeUndefined();
+  });
+
+  it("admits a peer only in the role asked for", async () => {
+    const ca = await createAuthority();
+    const der = async (role: "agent" | "sidecar") =>
+      new X509Certificate((await issueCertificate(ca, { role, name: "node-1", hosts: [] })).certPem).raw;
+    expect(admitPeer(await der("agent"), "agent")).toMatchObject({ identity: { role: "agent", name: "node-1" } });
+    expect(admitPeer(await der("sidecar"), "agent")).toMatchObject({ refused: "PERMISSION_DENIED" });
+    expect(admitPeer(new X509Certificate(ca.certPem).raw, "agent")).toMatchObject({ refused: "PERMISSION_DENIED" });
+    expect(admitPeer(undefined, "agent")).toMatchObject({ refused: "UNAUTHENTICATED" });
   });
 });

@@ -30,6 +30,11 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ISLE_METRICS_TOKEN: "tooshort" })).not.toThrow("tooshort");
   });
 
+  it("reads the control plane's extra certificate names as a comma-separated list", () => {
+    expect(loadConfig({}).controlNames).toEqual([]);
+    expect(loadConfig({ ISLE_CONTROL_NAMES: "control.internal, 10.0.0.9," }).controlNames).toEqual(["control.internal", "10.0.0.9"]);
+  });
+
   it("treats an empty DATABASE_URL as unset", () => {
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
   });

@@ -17,6 +17,11 @@ const schema = z.object({
   /** The control plane's gRPC listener; agents connect here. Loopback by default. */
   ISLE_CONTROL_HOST: z.string().default("127.0.0.1"),
   ISLE_CONTROL_PORT: port.default(7070),
+  /** More names agents dial the control plane at (comma-separated DNS names or IPs), for its certificate. */
+  ISLE_CONTROL_NAMES: z
+    .string()
+    .default("")
+    .transform((text) => text.split(",").map((name) => name.trim()).filter(Boolean)),
   /** Largest deployment upload, in megabytes. */
   ISLE_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
   /** Largest bundle after build, in megabytes. */
@@ -52,6 +57,8 @@ export interface GatewayConfig {
   metricsToken: string | undefined;
   controlHost: string;
   controlPort: number;
+  /** Names for the control plane's certificate beside its listener's host. */
+  controlNames: string[];
   maxUploadBytes: number;
   maxBundleBytes: number;
   logLevel: string;
@@ -75,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     metricsToken: v.ISLE_METRICS_TOKEN,
     controlHost: v.ISLE_CONTROL_HOST,
     controlPort: v.ISLE_CONTROL_PORT,
+    controlNames: v.ISLE_CONTROL_NAMES,
     maxUploadBytes: v.ISLE_MAX_UPLOAD_MB * 1024 * 1024,
     maxBundleBytes: v.ISLE_MAX_BUNDLE_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,

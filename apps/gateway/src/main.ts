@@ -10,6 +10,7 @@ import { createApp } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
+import { controlHosts } from "./control/control-tls.js";
 import { DbEnvStore } from "./control/env-store.js";
 import { Membership } from "./control/membership.js";
 import { OutlierDetector } from "./invoke/outlier-detector.js";
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const envStore = new DbEnvStore(db, secretBox);
   // One verifier for /v1 and invokes, so a revocation here is forgotten by both at once.
   const verifier = new ApiKeyVerifier((id) => findApiKeyById(db, id));
+  const tls = await gatewayTls(config.dataDir, controlHosts(config.controlHost, config.controlNames));
   const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, env: envStore, logger });
   const controlPort = await new Promise<number>((done, fail) =>
     control.bindAsync(`${config.controlHost}:${config.controlPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const outliers = new OutlierDetector({
     onEject: (target, ejectMs) => logger.warn({ target, ejectMs }, "ejected a failing node (or a function on it) from placement"),
   });
-  const invoker = new SidecarInvoker(await gatewayTls(config.dataDir), outliers);
+  const invoker = new SidecarInvoker(tls, outliers);
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const app = createApp({

@@ -73,18 +73,17 @@ async function deployDemo(base, token) {
 }
 
 /**
- * Issues this node's sidecar certificate from the platform CA in the data
- * directory (creating the CA on first start) and returns the sidecar's TLS
+ * Issues this node's sidecar or agent certificate from the platform CA in the
+ * data directory (creating the CA on first start) and returns the part's TLS
  * settings. On a VM cluster the operator runs `isle-certs` on a gateway host
  * instead and copies the files to the node.
  */
-function sidecarTls() {
-  const out = join(dataDir, "pki", "sidecar");
-  const name = "local";
+function partTls(role, name, hosts = []) {
+  const out = join(dataDir, "pki", role);
   const certs = join(root, "apps/gateway/dist/certs-cli.js");
-  const args = ["issue", "--role", "sidecar", "--name", name, "--host", "127.0.0.1", "--host", "localhost", "--out", out, "--data-dir", dataDir];
+  const args = ["issue", "--role", role, "--name", name, ...hosts.flatMap((h) => ["--host", h]), "--out", out, "--data-dir", dataDir];
   execFileSync(process.execPath, [certs, ...args], { stdio: ["ignore", "ignore", "inherit"] });
-  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `sidecar-${name}.crt`), ISLE_TLS_KEY: join(out, `sidecar-${name}.key`) };
+  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `${role}-${name}.crt`), ISLE_TLS_KEY: join(out, `${role}-${name}.key`) };
 }
 
 async function main() {
@@ -104,6 +103,10 @@ async function main() {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
+  // The agent's certificate names it: the control plane refuses it under any other id.
+  const agentId = env.ISLE_AGENT_ID ?? "local";
+  const agentTls = partTls("agent", agentId);
+  const sidecarTls = partTls("sidecar", "local", ["127.0.0.1", "localhost"]);
   supervisor.start("gateway", join(root, "apps/gateway/dist/main.js"), {
     ...common,
     ISLE_HOST: host,
@@ -115,11 +118,12 @@ async function main() {
     ISLE_CONTROL_ADDRESS: `127.0.0.1:${controlPort}`,
     ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
     ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
-    ISLE_AGENT_ID: env.ISLE_AGENT_ID ?? "local",
+    ISLE_AGENT_ID: agentId,
+    ...agentTls,
     // Functions call functions through this gateway (ADR 0009).
     ISLE_GATEWAY_URL: env.ISLE_GATEWAY_URL ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
   });
-  supervisor.start("sidecar", join(root, "apps/sidecar/dist/main.js"), { ...common, ISLE_SIDECAR_PORT: sidecarPort, ...sidecarTls() });
+  supervisor.start("sidecar", join(root, "apps/sidecar/dist/main.js"), { ...common, ISLE_SIDECAR_PORT: sidecarPort, ...sidecarTls });
 
   const base = `http://${host}:${port}`;
   try {

@@ -1,9 +1,14 @@
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
+import { connect as connectH2 } from "node:http2";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Stack } from "../harness/stack.js";
 
+const root = resolve(import.meta.dirname, "../..");
 const secretBody = "acme-private-body";
 
 /** Sends a request with the path exactly as given (fetch would normalise it). */
@@ -20,6 +25,24 @@ function raw(stack: Stack, path: string, headers: Record<string, string> = {}): 
     req.end();
   });
 }
+
+describe("an agent without its platform certificate", () => {
+  it("refuses to start, naming each missing variable", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isle-e2e-agent-"));
+    try {
+      const agent = spawnSync(process.execPath, [join(root, "apps/agent/dist/main.js")], {
+        // Only what it would need to start, were certificates optional.
+        env: { PATH: process.env.PATH, ISLE_AGENT_SOCKET: join(dir, "agent.sock"), ISLE_AGENT_WORK_DIR: dir, ISLE_AGENT_METRICS_PORT: "off", ISLE_CONTROL_ADDRESS: "127.0.0.1:9" },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(agent.status).toBe(1);
+      expect(agent.stderr).toMatch(/invalid agent configuration: ISLE_TLS_CA: required.*; ISLE_TLS_CERT: required.*; ISLE_TLS_KEY: required/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 // Tenant isolation on the invoke path: no trick of path or Host reaches a
 // private function of another tenant without that tenant's key.
@@ -86,15 +109,45 @@ describe("invoke path security", () => {
 
   it("refuses a TLS client of the sidecar port that has no platform certificate", async () => {
     const sidecar = stack.envs.get("sidecar") ?? {};
-    const outcome = await new Promise<string>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port: Number(sidecar.ISLE_SIDECAR_PORT), ca: readFileSync(sidecar.ISLE_TLS_CA ?? ""), ALPNProtocols: ["h2"] });
-      // TLS 1.3 finishes the client's side first; the server's refusal arrives as an alert or a close.
-      socket.on("secureConnect", () => socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
-      socket.on("data", () => resolve("answered"));
-      socket.on("error", (err) => resolve(`refused: ${err.message}`));
-      socket.on("close", () => resolve("closed"));
-    });
+    const outcome = await withoutCertificate(Number(sidecar.ISLE_SIDECAR_PORT), sidecar.ISLE_TLS_CA ?? "");
     expect(outcome).not.toBe("answered");
     expect(outcome).toMatch(/refused|closed/);
   });
+
+  it("refuses a client of the control plane port that has no platform certificate, in TLS or in plaintext", async () => {
+    const gateway = stack.envs.get("gateway") ?? {};
+    const port = Number(gateway.ISLE_CONTROL_PORT);
+    const outcome = await withoutCertificate(port, stack.envs.get("agent")?.ISLE_TLS_CA ?? "");
+    expect(outcome).not.toBe("answered");
+    expect(outcome).toMatch(/refused|closed/);
+    // A plaintext HTTP/2 client gets no gRPC answer either: the port speaks only TLS.
+    expect(await plaintextH2(port)).not.toMatch(/^answered/);
+  });
 });
+
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/** Opens TLS to a platform port trusting the platform CA but showing no certificate; how the server took it. */
+function withoutCertificate(port: number, caFile: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port, ca: readFileSync(caFile), ALPNProtocols: ["h2"] });
+    // TLS 1.3 finishes the client's side first; the server's refusal arrives as an alert or a close.
+    socket.on("secureConnect", () => socket.write(h2Preface));
+    socket.on("data", () => resolve("answered"));
+    socket.on("error", (err) => resolve(`refused: ${err.message}`));
+    socket.on("close", () => resolve("closed"));
+  });
+}
+
+/** Asks for a function's env over plaintext HTTP/2, as a gRPC client without TLS would; how the server took it. */
+function plaintextH2(port: number): Promise<string> {
+  const session = connectH2(`http://127.0.0.1:${port}`);
+  return new Promise<string>((resolve) => {
+    session.on("error", (err) => resolve(`refused: ${err.message}`));
+    const req = session.request({ ":method": "POST", ":path": "/isle.control.v1.ControlPlane/GetEnv", "content-type": "application/grpc", te: "trailers" });
+    req.on("response", (headers) => resolve(`answered ${String(headers[":status"])}`));
+    req.on("error", (err) => resolve(`refused: ${err.message}`));
+    req.on("close", () => resolve("closed"));
+    req.end(Buffer.alloc(5)); // one empty gRPC message
+  }).finally(() => session.destroy());
+}

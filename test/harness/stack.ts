@@ -35,13 +35,15 @@ export interface StackOptions {
 const certsCli = resolve(import.meta.dirname, "../../apps/gateway/dist/certs-cli.js");
 
 /**
- * Issues the sidecar's certificate from the platform CA in `dataDir` (created
- * there if missing) the way an operator does, and returns its TLS settings.
+ * Issues a sidecar's or an agent's certificate from the platform CA in
+ * `dataDir` (created there if missing) the way an operator does, and returns
+ * the part's TLS settings.
  */
-export function issueSidecarCertificate(dataDir: string, name = "e2e"): Record<string, string> {
-  const out = join(dataDir, "pki", "sidecar");
-  execFileSync(process.execPath, [certsCli, "issue", "--role", "sidecar", "--name", name, "--host", "127.0.0.1", "--out", out, "--data-dir", dataDir]);
-  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `sidecar-${name}.crt`), ISLE_TLS_KEY: join(out, `sidecar-${name}.key`) };
+export function issuePartCertificate(dataDir: string, role: "sidecar" | "agent", name: string, hosts: string[] = []): Record<string, string> {
+  const out = join(dataDir, "pki", role);
+  const hostArgs = hosts.flatMap((host) => ["--host", host]);
+  execFileSync(process.execPath, [certsCli, "issue", "--role", role, "--name", name, ...hostArgs, "--out", out, "--data-dir", dataDir]);
+  return { ISLE_TLS_CA: join(out, "ca.crt"), ISLE_TLS_CERT: join(out, `${role}-${name}.crt`), ISLE_TLS_KEY: join(out, `${role}-${name}.key`) };
 }
 
 /**
@@ -78,9 +80,12 @@ export class Stack {
       ...(options.domain ? { ISLE_DOMAIN: options.domain } : {}),
     };
     stack.envs.set("gateway", { ...common, ISLE_PORT: String(port), ISLE_CONTROL_PORT: String(controlPort), ...options.env?.gateway });
+    // The agent's certificate names it: the control plane refuses it under any other id.
+    const agentId = options.env?.agent?.ISLE_AGENT_ID ?? "e2e";
     stack.envs.set("agent", {
       ...common,
-      ISLE_AGENT_ID: "e2e",
+      ISLE_AGENT_ID: agentId,
+      ...issuePartCertificate(dataDir, "agent", agentId),
       ISLE_CONTROL_ADDRESS: `127.0.0.1:${controlPort}`,
       ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
       ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
@@ -95,7 +100,7 @@ export class Stack {
     stack.envs.set("sidecar", {
       ...common,
       ISLE_SIDECAR_PORT: String(sidecarPort),
-      ...issueSidecarCertificate(dataDir),
+      ...issuePartCertificate(dataDir, "sidecar", "e2e", ["127.0.0.1"]),
       ...options.env?.sidecar,
     });
     for (const part of ["gateway", "sidecar", "agent"] as const) {

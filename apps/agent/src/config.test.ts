@@ -1,15 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.js";
 
+const tls = { ISLE_TLS_CA: "/pki/ca.crt", ISLE_TLS_CERT: "/pki/agent-node-1.crt", ISLE_TLS_KEY: "/pki/agent-node-1.key" };
+
 describe("agent config: the metrics listener", () => {
   it("listens on loopback port 9464 unless told otherwise", () => {
-    expect(loadConfig({}).metrics).toEqual({ host: "127.0.0.1", port: 9464 });
-    expect(loadConfig({ ISLE_AGENT_METRICS_PORT: "0" }).metrics).toEqual({ host: "127.0.0.1", port: 0 });
-    expect(loadConfig({ ISLE_AGENT_METRICS_PORT: "9100", ISLE_AGENT_METRICS_HOST: "10.0.0.5" }).metrics).toEqual({ host: "10.0.0.5", port: 9100 });
+    expect(loadConfig(tls).metrics).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(loadConfig({ ...tls, ISLE_AGENT_METRICS_PORT: "0" }).metrics).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(loadConfig({ ...tls, ISLE_AGENT_METRICS_PORT: "9100", ISLE_AGENT_METRICS_HOST: "10.0.0.5" }).metrics).toEqual({ host: "10.0.0.5", port: 9100 });
   });
 
   it("is off when the port is off, and names the key when the port is nonsense", () => {
-    expect(loadConfig({ ISLE_AGENT_METRICS_PORT: "off" }).metrics).toBeUndefined();
-    expect(() => loadConfig({ ISLE_AGENT_METRICS_PORT: "70000" })).toThrow(/ISLE_AGENT_METRICS_PORT/);
+    expect(loadConfig({ ...tls, ISLE_AGENT_METRICS_PORT: "off" }).metrics).toBeUndefined();
+    expect(() => loadConfig({ ...tls, ISLE_AGENT_METRICS_PORT: "70000" })).toThrow(/ISLE_AGENT_METRICS_PORT/);
+  });
+});
+
+describe("agent config: the control plane channel", () => {
+  it("takes the agent's certificate files", () => {
+    expect(loadConfig(tls).tls).toEqual({ caFile: "/pki/ca.crt", certFile: "/pki/agent-node-1.crt", keyFile: "/pki/agent-node-1.key" });
+  });
+
+  it("will not start without its certificate, naming each missing file: there is no plaintext mode", () => {
+    expect(() => loadConfig({})).toThrow(/^invalid agent configuration: ISLE_TLS_CA: required.*; ISLE_TLS_CERT: required.*; ISLE_TLS_KEY: required/);
+    expect(() => loadConfig({ ...tls, ISLE_TLS_KEY: "" })).toThrow(/ISLE_TLS_KEY: required: this agent's private key/);
   });
 });

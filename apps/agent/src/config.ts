@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from "node:os";
-import { logLevel, parseEnv, port } from "@isle/config";
+import { logLevel, parseEnv, port, tlsFiles, tlsFilesOf, type TlsFiles } from "@isle/config";
 import { z } from "zod";
 import { CidrList } from "./egress/address-ranges.js";
 
@@ -17,11 +17,14 @@ const httpUrl = z
   .refine((text) => /^https?:\/\//.test(text), "an http(s) URL");
 
 const schema = z.object({
+  /** This agent's name; its certificate (ISLE_TLS_CERT) must name it. */
   ISLE_AGENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a lowercase DNS label").optional(),
   ISLE_AGENT_SOCKET: z.string().min(1).default("./.isle/run/agent.sock"),
   ISLE_AGENT_WORK_DIR: z.string().min(1).default("./.isle/agent"),
-  /** host:port of the control plane's gRPC listener. */
+  /** host:port of the control plane's gRPC listener (mutual TLS); the host must be named in the gateway's certificate. */
   ISLE_CONTROL_ADDRESS: z.string().min(1).default("127.0.0.1:7070"),
+  /** The agent's platform identity for the control plane, from `isle-certs issue --role agent --name <ISLE_AGENT_ID>`. */
+  ...tlsFiles("agent"),
   /** host:port the gateway reaches this agent at: its sidecar. */
   ISLE_AGENT_ADVERTISE: z.string().min(1).default("127.0.0.1:7443"),
   ISLE_WORKERD_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
@@ -53,6 +56,7 @@ export interface AgentConfig {
   socketPath: string;
   workDir: string;
   controlAddress: string;
+  tls: TlsFiles;
   advertiseAddress: string;
   workerdProcesses: number;
   workerdMemoryMb: number | undefined;
@@ -73,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     socketPath: v.ISLE_AGENT_SOCKET,
     workDir: v.ISLE_AGENT_WORK_DIR,
     controlAddress: v.ISLE_CONTROL_ADDRESS,
+    tls: tlsFilesOf(v),
     advertiseAddress: v.ISLE_AGENT_ADVERTISE,
     workerdProcesses: v.ISLE_WORKERD_PROCESSES,
     workerdMemoryMb: v.ISLE_WORKERD_MEMORY_MB === 0 ? undefined : v.ISLE_WORKERD_MEMORY_MB,

@@ -4,6 +4,8 @@ import type { Logger } from "@isle/telemetry";
 
 export interface ControlClientOptions {
   address: string;
+  /** How to reach the control plane: mutual TLS (control-tls.ts). */
+  credentials: grpc.ChannelCredentials;
   /** Builds the report sent at registration and with every heartbeat. */
   report: () => controlV1.AgentReport;
   onCommand?: (command: controlV1.ControlCommand) => void;
@@ -23,9 +25,11 @@ export class ControlClient {
   private reconnect: NodeJS.Timeout | undefined;
   private stopped = false;
   private registered = false;
+  /** Why the last attempt to register failed, said once rather than at every retry. */
+  private lastFailure: string | undefined;
 
   constructor(private readonly options: ControlClientOptions) {
-    this.client = new controlV1.ControlPlaneClient(options.address, grpc.credentials.createInsecure(), grpcChannelOptions);
+    this.client = new controlV1.ControlPlaneClient(options.address, options.credentials, grpcChannelOptions);
   }
 
   start(): void {
@@ -69,6 +73,7 @@ export class ControlClient {
       if (command.command?.$case === "registered") {
         if (!this.registered) logger.info("registered with the control plane");
         this.registered = true;
+        this.lastFailure = undefined;
       }
       this.options.onCommand?.(command);
     });
@@ -76,6 +81,9 @@ export class ControlClient {
       if (this.stream !== stream) return;
       this.stream = undefined;
       if (this.registered) logger.warn({ why }, "lost the control plane; reconnecting");
+      // A refused certificate looks like any other failure to connect: say it, once.
+      else if (why !== this.lastFailure) logger.warn({ why, address: this.options.address }, "cannot register with the control plane; retrying");
+      this.lastFailure = why;
       this.registered = false;
       if (!this.stopped) this.reconnect = setTimeout(() => this.open(), 500);
     };

@@ -7,6 +7,7 @@ import { createLogger, startTracing } from "@isle/telemetry";
 import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
 import { ControlClient } from "./control-client.js";
+import { controlPlaneCredentials, readAgentTls } from "./control-tls.js";
 import { CidrList } from "./egress/address-ranges.js";
 import { platformAddresses } from "./egress/platform-addresses.js";
 import { EnvCache } from "./env-cache.js";
@@ -32,6 +33,7 @@ const metrics = new AgentMetrics({
 let metricsServer: MetricsServer | undefined;
 const control: ControlClient = new ControlClient({
   address: config.controlAddress,
+  credentials: controlPlaneCredentials(readAgentTls(config.tls, config.agentId)),
   logger,
   report: (): controlV1.AgentReport => ({
     agentId: config.agentId,

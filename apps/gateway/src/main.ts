@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@isle/db";
 import { createLogger, startTracing } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
@@ -10,7 +9,7 @@ import { createApp } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
-import { controlHosts } from "./control/control-tls.js";
+import { controlHosts, controlServerCredentials } from "./control/control-tls.js";
 import { DbEnvStore } from "./control/env-store.js";
 import { Membership } from "./control/membership.js";
 import { OutlierDetector } from "./invoke/outlier-detector.js";
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
   const tls = await gatewayTls(config.dataDir, controlHosts(config.controlHost, config.controlNames));
   const control = createControlServer({ membership, artifacts: { get: (hash) => getArtifact(db, hash) }, env: envStore, logger });
   const controlPort = await new Promise<number>((done, fail) =>
-    control.bindAsync(`${config.controlHost}:${config.controlPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+    control.bindAsync(`${config.controlHost}:${config.controlPort}`, controlServerCredentials(tls), (err, port) =>
       err ? fail(err) : done(port),
     ),
   );

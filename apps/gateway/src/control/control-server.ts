@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { controlV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
+import { forAgentsOnly, type AgentHandlers } from "./agent-guard.js";
 import type { EnvStore } from "./env-store.js";
 import type { Membership } from "./membership.js";
 
@@ -22,20 +23,22 @@ const chunkBytes = 1024 * 1024;
 
 /**
  * The ControlPlane gRPC service: agents register and heartbeat on one stream,
- * and download artifacts by hash.
+ * and download artifacts by hash. Only agents are served (see agent-guard.ts);
+ * bind it with mutual TLS (control-tls.ts).
  */
 export function createControlServer({ membership, artifacts, env, logger, heartbeatMs = 1000 }: ControlServerDeps): grpc.Server {
-  const handlers: controlV1.ControlPlaneServer = {
-    register(call) {
+  const handlers: AgentHandlers = {
+    register: (agent) => (call) => {
       const session = {};
       let agentId: string | undefined;
       call.on("data", (report: controlV1.AgentReport) => {
-        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(report.agentId) || !report.address) {
-          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "a report needs an agent id (DNS label) and an address" });
+        if (!report.address) {
+          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "a report needs an address" });
           return;
         }
-        if (agentId !== undefined && report.agentId !== agentId) {
-          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "one stream carries one agent" });
+        // An agent's certificate is its name: one node's certificate cannot stand in for another node.
+        if (report.agentId !== agent.name) {
+          call.emit("error", { code: grpc.status.PERMISSION_DENIED, details: `this certificate is agent ${agent.name}'s` });
           return;
         }
         membership.report(report, session);
@@ -59,7 +62,7 @@ export function createControlServer({ membership, artifacts, env, logger, heartb
       call.on("error", leave);
     },
 
-    async getArtifact(call) {
+    getArtifact: () => async (call) => {
       const hash = call.request.hash;
       if (!/^[0-9a-f]{64}$/.test(hash)) {
         call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "hash must be 64 hex digits" });
@@ -82,7 +85,7 @@ export function createControlServer({ membership, artifacts, env, logger, heartb
       }
     },
 
-    getEnv(call, callback) {
+    getEnv: () => (call, callback) => {
       const { tenantId, functionId } = call.request;
       env.current(tenantId, functionId).then(
         (found) =>
@@ -98,6 +101,6 @@ export function createControlServer({ membership, artifacts, env, logger, heartb
     },
   };
   const server = new grpc.Server(grpcChannelOptions);
-  server.addService(controlV1.ControlPlaneService, handlers);
+  server.addService(controlV1.ControlPlaneService, forAgentsOnly(handlers, logger));
   return server;
 }

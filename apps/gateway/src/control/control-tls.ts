@@ -1,4 +1,6 @@
 import { hostname, networkInterfaces, type NetworkInterfaceInfo } from "node:os";
+import * as grpc from "@grpc/grpc-js";
+import type { GatewayTls } from "../invoke/sidecar-invoker.js";
 
 /** What the host of a listener on every interface looks like. */
 const everyInterface = new Set(["", "0.0.0.0", "::", "[::]"]);
@@ -31,4 +33,18 @@ export function controlHosts(listenHost: string, extra: readonly string[], machi
 
 function thisMachine(): Machine {
   return { hostname: hostname(), interfaces: networkInterfaces() };
+}
+
+/**
+ * Mutual TLS for the control plane's listener: the gateway's certificate, and
+ * a client certificate of the platform CA required of every caller (no
+ * certificate, or one of another CA, fails the handshake). Which part the
+ * caller is, is agent-guard.ts's business.
+ */
+export function controlServerCredentials(tls: GatewayTls): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(
+    Buffer.from(tls.caPem),
+    [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+    true,
+  );
 }

@@ -13,6 +13,8 @@ export default defineConfig({
           name: "unit",
           include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts"],
           testTimeout: 30_000,
+          // Opening a PGlite database and migrating it takes seconds on a busy two-core machine.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -1,16 +1,7 @@
 import { availableParallelism, hostname } from "node:os";
-import { logLevel, parseEnv, port, tlsFiles, tlsFilesOf, type TlsFiles } from "@isle/config";
+import { cidrList, type CidrList, logLevel, parseEnv, port, tlsFiles, tlsFilesOf, type TlsFiles } from "@isle/config";
 import { z } from "zod";
-import { CidrList } from "./egress/address-ranges.js";
 
-const cidrList = z.string().default("").transform((text, ctx) => {
-  try {
-    return CidrList.parse(text);
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 const httpUrl = z
   .string()
   .url()

@@ -2,13 +2,13 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { CidrList } from "@isle/config";
 import type { controlV1 } from "@isle/proto";
 import { createLogger, startTracing } from "@isle/telemetry";
 import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
 import { ControlClient } from "./control-client.js";
 import { controlPlaneCredentials, readAgentTls } from "./control-tls.js";
-import { CidrList } from "./egress/address-ranges.js";
 import { platformAddresses } from "./egress/platform-addresses.js";
 import { EnvCache } from "./env-cache.js";
 import { AgentMetrics } from "./metrics/agent-metrics.js";

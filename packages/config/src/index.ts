@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CidrList } from "./address-ranges.js";
 
 /** Log levels every Isle process accepts in ISLE_LOG_LEVEL. */
 export const logLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info");
@@ -43,3 +44,15 @@ export interface TlsFiles {
 export function tlsFilesOf(v: { ISLE_TLS_CA: string; ISLE_TLS_CERT: string; ISLE_TLS_KEY: string }): TlsFiles {
   return { caFile: v.ISLE_TLS_CA, certFile: v.ISLE_TLS_CERT, keyFile: v.ISLE_TLS_KEY };
 }
+
+export { addressKind, CidrList, embeddedIpv4, unbracket, type AddressKind } from "./address-ranges.js";
+
+/** A comma-separated list of addresses and CIDR ranges (an allowlist setting); empty when unset. */
+export const cidrList = z.string().default("").transform((text, ctx) => {
+  try {
+    return CidrList.parse(text);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CidrList } from "./address-ranges.js";
+import { CidrList } from "@isle/config";
 import { EgressPolicy, type EgressQuery } from "./egress-policy.js";
 import { InvocationRegistry, type InvocationEgress } from "./invocation-registry.js";
 

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { addressKind, unbracket, type CidrList } from "./address-ranges.js";
+import { addressKind, unbracket, type CidrList } from "@isle/config";
 import type { InvocationEgress, InvocationRegistry } from "./invocation-registry.js";
 
 /** One outbound attempt of a function, as the supervisor's egress entrypoint reports it. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "@isle/telemetry";
-import { CidrList } from "../egress/address-ranges.js";
+import { CidrList } from "@isle/config";
 import { EgressPolicy } from "../egress/egress-policy.js";
 import { InvocationRegistry } from "../egress/invocation-registry.js";
 import { Quarantine } from "../quarantine.js";

@@ -4,7 +4,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CidrList } from "../../egress/address-ranges.js";
+import { CidrList } from "@isle/config";
 import type { RequestEgress } from "../runtime.js";
 import { MemoryArtifacts, runtimeRequest, startTestRuntime, text } from "./test-helpers.js";
 import type { WorkerdRuntime } from "./workerd-runtime.js";

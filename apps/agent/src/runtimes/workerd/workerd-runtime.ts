@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
-import { CidrList } from "../../egress/address-ranges.js";
+import { CidrList } from "@isle/config";
 import { EgressPolicy, type EgressPolicyOptions } from "../../egress/egress-policy.js";
 import { InvocationRegistry } from "../../egress/invocation-registry.js";
 import {

@@ -12,7 +12,7 @@ export type AddressKind =
   | "reserved";
 
 /**
- * Ranges a function may never reach unless the operator allowlists them. The
+ * Ranges a function (or a callback URL) may never reach unless the operator allowlists them. The
  * order matters only for the name reported. Sources: RFC 1122 (0/8, 127/8),
  * RFC 1918, RFC 6598 (100.64/10), RFC 3927 (169.254/16, which holds the cloud
  * metadata address 169.254.169.254), RFC 5737/6890 special-purpose blocks,
@@ -110,7 +110,7 @@ export function addressKind(ip: string): AddressKind {
 /**
  * A list of addresses and CIDR ranges (operator configuration such as
  * `10.1.0.0/16,192.168.5.7,fd00:1::/64`). Parsing throws with the offending
- * entry so a typo fails the agent's start, not a tenant's request.
+ * entry so a typo fails the process's start, not a tenant's request.
  */
 export class CidrList {
   readonly entries: readonly string[];

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import type { agentV1 } from "@isle/proto";
 
 /** What a call token proves: this invocation of this tenant made the call, at this depth. */
 export interface CallClaims {
@@ -61,4 +62,15 @@ export class CallTokens {
   private sign(body: string): string {
     return createHmac("sha256", this.key).update(body).digest("base64url");
   }
+}
+
+/** How long a call token outlives its invocation's deadline (the agent's waitUntil grace). */
+const callTokenGraceMs = 30_000;
+
+/**
+ * The call token of the invocation `head` describes, at call depth `depth`: valid a little
+ * past its deadline, since work left in waitUntil may still call.
+ */
+export function signCallToken(tokens: CallTokens, head: agentV1.RequestHead, tenantId: string, depth: number): string {
+  return tokens.mint({ tenantId, invocationId: head.invocationId, depth, expiresAtMs: Number(head.deadlineUnixMs) + callTokenGraceMs });
 }

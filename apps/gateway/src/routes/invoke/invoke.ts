@@ -5,7 +5,7 @@ import type { ApiKeyVerifier } from "../../auth/api-keys.js";
 import type { Membership } from "../../control/membership.js";
 import type { GatewayEnv } from "../../env.js";
 import { newInvocationId } from "../../ids.js";
-import { callTokenHeader, maxCallDepth, type CallTokens } from "../../invoke/call-token.js";
+import { signCallToken, type CallTokens } from "../../invoke/call-token.js";
 import type { InvocationRecorder } from "../../invoke/invocation-recorder.js";
 import type { OutlierDetector } from "../../invoke/outlier-detector.js";
 import { pickAgent } from "../../invoke/placement.js";
@@ -13,12 +13,11 @@ import { declaredLengthOver } from "../../invoke/limits.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
 import type { GatewayMetrics } from "../../metrics/gateway-metrics.js";
 import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.js";
-import { enforceRateLimit, invokePolicies, type RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
+import type { RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
 import type { RateLimiter } from "../../rate-limit/rate-limiter.js";
-import { isDnsLabel } from "@isle/db";
 import { parseFunctionHost } from "./host-route.js";
 import { incomingParts } from "./incoming.js";
-import { authorizeInvoke } from "./invoke-auth.js";
+import { admitInvoke } from "./admit.js";
 import { InvokeSpan } from "./invoke-span.js";
 import { buildRequestHead, functionPath } from "./request-head.js";
 import { chooseDeployment } from "./traffic.js";
@@ -52,23 +51,8 @@ export interface InvokeDeps {
  * streaming both bodies, and leaves an invocation record.
  */
 export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
-  const { resolver, membership, invoker, verifier, recorder, metrics, callTokens, outliers } = deps;
+  const { membership, invoker, recorder, metrics, callTokens, outliers } = deps;
   const tracing = deps.tracing ?? tracingOff;
-
-  /**
-   * A function calling a function of its own tenant needs no key: its call
-   * token says which tenant it runs for. Any other request (and a call of
-   * another tenant's function) is authorised like a client's.
-   */
-  async function authorize(c: Context<GatewayEnv>, target: InvokeTarget): Promise<{ depth: number; keyId: string | undefined }> {
-    const call = callTokens.verify(c.req.header(callTokenHeader), Date.now());
-    if (call && call.tenantId === target.tenantId) {
-      if (call.depth >= maxCallDepth) throw new IsleError("call_depth_exceeded", `functions may call functions at most ${maxCallDepth} deep`);
-      return { depth: call.depth, keyId: undefined };
-    }
-    const keyId = await authorizeInvoke(target, { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, verifier);
-    return { depth: 0, keyId };
-  }
 
   /** An invoke inside its server span when tracing is on; the span ends with the client's answer. */
   function traced(c: Context<GatewayEnv>, route: string, url: URL, tenantName: string, functionName: string, path: string): Promise<Response> {
@@ -94,23 +78,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     c.set("requestId", invocationId);
     c.set("invocationId", invocationId);
 
-    const target =
-      isDnsLabel(tenantName) && isDnsLabel(functionName) ? await resolver.resolve(tenantName, functionName) : undefined;
-    // Same answer for a missing tenant and a missing function: no probing.
-    if (!target) throw new IsleError("not_found", "function not found");
-    const { depth: callDepth, keyId } = await authorize(c, target);
-    // After authorisation: a stranger's requests for a private function spend no one's budget.
-    const rateHeaders = await enforceRateLimit(
-      c,
-      deps.rateLimiter,
-      invokePolicies(target.tenantId, target.tenantQuotas, keyId, deps.rateDefaults),
-    ).catch((err: unknown) => {
-      if (err instanceof IsleError && err.code === "rate_limited") {
-        const limits = (err.details?.["limits"] as string[] | undefined) ?? [];
-        metrics.rateLimitRejected(tenantName, limits.includes("key") && !limits.includes("tenant") ? "key" : "tenant");
-      }
-      throw err;
-    });
+    const { target, callDepth, rateHeaders } = await admitInvoke(c, { ...deps, metrics }, tenantName, functionName);
 
     const started = Date.now();
     const chosen = chooseDeployment(target, Math.random());
@@ -146,13 +114,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       record(503, "unavailable", false, null);
       throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
     }
-    // Valid a little past the deadline: work left in waitUntil may still call.
-    head.callToken = callTokens.mint({
-      tenantId: target.tenantId,
-      invocationId,
-      depth: callDepth + 1,
-      expiresAtMs: Number(head.deadlineUnixMs) + callTokenGraceMs,
-    });
+    head.callToken = signCallToken(callTokens, head, target.tenantId, callDepth + 1);
     try {
       const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone });
       void outcome.then(({ errorCode }) => {
@@ -182,9 +144,6 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
   app.all("/fn/:tenant/:function", byPath);
   app.all("/fn/:tenant/:function/*", byPath);
 }
-
-/** How long a call token outlives its invocation's deadline (the agent's waitUntil grace). */
-const callTokenGraceMs = 30_000;
 
 function invocationRecord(
   target: InvokeTarget,

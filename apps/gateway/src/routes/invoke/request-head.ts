@@ -17,6 +17,10 @@ export interface HeadInput {
   /** Whether a request body follows (not for GET and HEAD). */
   hasBody: boolean;
   nowMs: number;
+  /** Which delivery of an async invocation this is (sent as `x-isle-attempt`); sync invokes are 1. */
+  attempt?: number;
+  /** What started the invocation: "http" (default) or "queue" for async deliveries. */
+  trigger?: string;
 }
 
 /**
@@ -35,13 +39,15 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
     headers.push({ name, value });
   }
   headers.push({ name: "x-isle-invocation-id", value: input.invocationId });
+  const attempt = input.attempt ?? 1;
+  if (input.attempt !== undefined) headers.push({ name: "x-isle-attempt", value: String(attempt) });
   if (input.clientIp) headers.push({ name: "x-isle-client-ip", value: input.clientIp });
 
   const { target } = input;
   const limits = invocationLimits(target.limits);
   return {
     invocationId: input.invocationId,
-    attempt: 1,
+    attempt,
     function: {
       tenantId: target.tenantId,
       functionId: target.functionId,
@@ -57,7 +63,7 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
     envRef: target.envRef,
     deadlineUnixMs: input.nowMs + limits.wallTimeoutMs,
     trace: { traceparent, tracestate },
-    trigger: "http",
+    trigger: input.trigger ?? "http",
     host: input.host,
     initialWindow: defaultWindowBytes,
     hasBody: input.hasBody,

@@ -37,3 +37,4 @@ export {
 } from "./secrets.js";
 export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";
 export { recordInvocations } from "./record-invocations.js";
+export { saveInvocation } from "./save-invocation.js";

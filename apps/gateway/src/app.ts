@@ -23,6 +23,7 @@ import { openApiPath } from "./routes/docs/openapi-document.js";
 import { register as registerDocs } from "./routes/docs/reference.js";
 import { registerHealth, type Readiness } from "./routes/health/health.js";
 import { registerManagement } from "./routes/index.js";
+import { registerAsyncInvoke, type AsyncInvokeDeps } from "./routes/invoke/async.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
 import { registerMetrics } from "./routes/metrics/metrics.js";
 import type { SecretBox } from "./secrets/secret-box.js";
@@ -58,6 +59,20 @@ export interface AppDeps {
   /** Invoke rate limits per tenant and per key: in memory, or Redis when configured. */
   rateLimiter: RateLimiter;
   rateDefaults: RateDefaults;
+  /** Async invokes (`POST /async/...`) and dead letters; without it those routes are absent or 503. */
+  async?: AsyncInvokeSetup;
+}
+
+/** What the async route needs beyond the sync one's dependencies. */
+export type AsyncInvokeSetup = Pick<AsyncInvokeDeps, "queue" | "saveRecord" | "callbackAllow" | "lookup">;
+
+/** A fresh set of the gateway's metrics whose gauges read `membership` and `outliers`. */
+export function gatewayMetrics(membership: Membership, outliers: OutlierDetector): GatewayMetrics {
+  return new GatewayMetrics({
+    healthyAgents: () => membership.healthy().length,
+    replicas: () => membership.all().length,
+    ejected: () => outliers.ejected().length,
+  });
 }
 
 /** Builds the gateway's HTTP app from its dependencies; never listens (main.ts does). */
@@ -66,17 +81,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
   const { verifier, membership } = deps;
-  const metrics =
-    deps.metrics ??
-    new GatewayMetrics({
-      healthyAgents: () => membership.healthy().length,
-      replicas: () => membership.all().length,
-      ejected: () => deps.outliers.ejected().length,
-    });
+  const metrics = deps.metrics ?? gatewayMetrics(membership, deps.outliers);
 
   // Invoke routes come first: they name requests by their invocation id and
   // skip the middleware below, which is for everything else.
   registerInvoke(app, { ...deps, metrics });
+  if (deps.async) registerAsyncInvoke(app, { ...deps, ...deps.async, metrics });
   registerHealth(app, deps.readiness);
   app.use(requestId());
   registerMetrics(app, { metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken });
@@ -87,6 +97,6 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
   // After authorisation, so a stranger's oversized request is a 401 like any other.
   app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
-  registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits });
+  registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits, queue: deps.async?.queue });
   return app;
 }

@@ -64,7 +64,7 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
       const { key } = principal;
       // Another tenant's path looks exactly like a bad key: no probing for tenant names.
       if (!tenant || tenant.id !== key.tenantId) throw unauthorized();
-      const needed: Scope = c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "deploy";
+      const needed = defaultScope(c.req.method, segments);
       if (!hasScope(key, needed)) throw new IsleError("forbidden", `this key lacks the "${needed}" scope`);
       if (key.functionName !== null) checkFunctionRestriction(segments, c.req.method, key.functionName);
     }
@@ -72,6 +72,15 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
     c.set("tenant", tenant);
     return next();
   };
+}
+
+/**
+ * The scope a tenant route needs unless it asks for more: `read` to read, `deploy` to change;
+ * dead letters hold requests made with `invoke` and re-run them, so they need `invoke`.
+ */
+function defaultScope(method: string, segments: string[]): Scope {
+  if (segments[3] === "dead-letters" || (segments[3] === "invocations" && segments[5] === "retry")) return "invoke";
+  return method === "GET" || method === "HEAD" ? "read" : "deploy";
 }
 
 /**

@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiKeyVerifier } from "../auth/api-keys.js";
 import { dnsLabelPattern, type IsleDb } from "@isle/db";
 import { IsleError, errorStatus } from "@isle/errors";
+import type { InvocationQueue } from "@isle/queue";
 import type { ZodError } from "zod";
 import type { GatewayEnv } from "../env.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
@@ -18,6 +19,8 @@ export interface ApiDeps {
   verifier: ApiKeyVerifier;
   secretBox: SecretBox;
   limits: DeployLimits;
+  /** The async invocation queue (its dead letters); routes that need it answer 503 without. */
+  queue?: InvocationQueue | undefined;
 }
 
 /**

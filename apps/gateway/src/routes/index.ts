@@ -8,8 +8,10 @@ import * as deleteFunction from "./functions/delete.js";
 import * as getFunction from "./functions/get.js";
 import * as listFunctions from "./functions/list.js";
 import * as putFunction from "./functions/put.js";
+import * as listDeadLetters from "./invocations/dead-letters.js";
 import * as getInvocation from "./invocations/get.js";
 import * as listInvocations from "./invocations/list.js";
+import * as retryInvocation from "./invocations/retry.js";
 import * as createKey from "./keys/create.js";
 import * as listKeys from "./keys/list.js";
 import * as revokeKey from "./keys/revoke.js";
@@ -49,6 +51,8 @@ export const operations = [
   deleteTraffic,
   listInvocations,
   getInvocation,
+  listDeadLetters,
+  retryInvocation,
 ] as const;
 
 /** Registers the /v1 management API and its OpenAPI document on the app. */

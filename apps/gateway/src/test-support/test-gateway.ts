@@ -46,7 +46,14 @@ export interface TestGateway {
 const testRateDefaults: RateDefaults = { tenant: { rate: 10_000, burst: 10_000 }, key: { rate: 10_000, burst: 10_000 } };
 
 export async function startTestGateway(
-  options: { maxUploadBytes?: number; invoker?: AppDeps["invoker"]; rateLimiter?: RateLimiter; rateDefaults?: RateDefaults } = {},
+  options: {
+    maxUploadBytes?: number;
+    invoker?: AppDeps["invoker"];
+    rateLimiter?: RateLimiter;
+    rateDefaults?: RateDefaults;
+    /** Async routes over this queue (given the test's database, e.g. a PgQueue on it). */
+    async?: (database: Database) => AppDeps["async"];
+  } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
   const database = await openDatabase({ dataDir: dir });
@@ -81,6 +88,7 @@ export async function startTestGateway(
     verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
     rateLimiter: options.rateLimiter ?? new MemoryRateLimiter(),
     rateDefaults: options.rateDefaults ?? testRateDefaults,
+    async: options.async?.(database),
   });
 
   const request: TestGateway["request"] = async (path, init = {}, credential) => {

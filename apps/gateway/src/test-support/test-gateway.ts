@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { findApiKeyById, openDatabase, type Database } from "@isle/db";
+import { CidrList } from "@isle/config";
+import { findApiKeyById, openDatabase, saveInvocation, type Database } from "@isle/db";
+import { createQueue } from "@isle/queue";
 import { createLogger } from "@isle/telemetry";
 import { createApp, type AppDeps } from "../app.js";
 import { ApiKeyVerifier } from "../auth/api-keys.js";
@@ -51,7 +53,7 @@ export async function startTestGateway(
     invoker?: AppDeps["invoker"];
     rateLimiter?: RateLimiter;
     rateDefaults?: RateDefaults;
-    /** Async routes over this queue (given the test's database, e.g. a PgQueue on it). */
+    /** Async routes over this queue; default: a table queue on the test's database. */
     async?: (database: Database) => AppDeps["async"];
   } = {},
 ): Promise<TestGateway> {
@@ -68,6 +70,11 @@ export async function startTestGateway(
   const membership = new Membership();
   const secretBox = new SecretBox(randomBytes(32));
   const logger = createLogger({ service: "gateway", level: "debug", destination });
+  const asyncSetup = options.async?.(database) ?? {
+    queue: createQueue({ database, name: "route-tests" }),
+    saveRecord: (row) => saveInvocation(db, row),
+    callbackAllow: CidrList.parse(""),
+  };
   const app = createApp({
     db,
     resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
@@ -88,7 +95,7 @@ export async function startTestGateway(
     verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),
     rateLimiter: options.rateLimiter ?? new MemoryRateLimiter(),
     rateDefaults: options.rateDefaults ?? testRateDefaults,
-    async: options.async?.(database),
+    async: asyncSetup,
   });
 
   const request: TestGateway["request"] = async (path, init = {}, credential) => {
@@ -121,6 +128,7 @@ export async function startTestGateway(
       return request(`/v1/tenants/${tenant}/functions/${fn}/deployments`, { method: "POST", body: form }, credential);
     },
     close: async () => {
+      await asyncSetup?.queue.close();
       await database.close();
       rmSync(dir, { recursive: true, force: true });
     },

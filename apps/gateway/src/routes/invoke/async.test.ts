@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CidrList } from "@isle/config";
+import { saveInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import { createQueue, type InvocationQueue, type QueueMessage } from "@isle/queue";
 import { errorOf, operatorToken, startTestGateway, type TestGateway } from "../../test-support/test-gateway.js";
@@ -14,6 +15,7 @@ class ScriptedQueue {
     this.messages.push(message);
     return { id: message.id, duplicate: false };
   }
+  async close() {}
 }
 
 const hello = { "index.js": "export default { fetch: () => new Response('hi') }" };
@@ -148,7 +150,7 @@ describe("async invocations over a table queue", () => {
     gw = await startTestGateway({
       async: (database) => {
         queue = createQueue({ database, name: "route-tests", maxAttempts: 1 });
-        return { queue, saveRecord: (row) => import("@isle/db").then(({ saveInvocation }) => saveInvocation(database.db, row)), callbackAllow: CidrList.parse("") };
+        return { queue, saveRecord: (row) => saveInvocation(database.db, row), callbackAllow: CidrList.parse("") };
       },
     });
     await gw.createTenant("acme");
@@ -159,7 +161,6 @@ describe("async invocations over a table queue", () => {
     otherKey = (await gw.createKey("other", { name: "inv", scopes: ["invoke", "admin"] })).key;
   }, 60_000);
   afterAll(async () => {
-    await queue?.close();
     await gw?.close();
   });
   const enqueue = (headers: Record<string, string> = {}) =>

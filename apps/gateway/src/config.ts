@@ -1,4 +1,4 @@
-import { logLevel, parseEnv, port } from "@isle/config";
+import { cidrList, type CidrList, logLevel, parseEnv, port } from "@isle/config";
 import { z } from "zod";
 
 const schema = z.object({
@@ -45,6 +45,22 @@ const schema = z.object({
   /** Platform default invoke rate per API key (requests/s) and its burst. */
   ISLE_KEY_RATE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   ISLE_KEY_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** The async queue in NATS JetStream; unset: a table in the gateway's database. */
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\//, "a nats:// or tls:// URL")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  /** The queue's name (its JetStream stream, or its rows in the table); gateways sharing work share it. */
+  ISLE_QUEUE_NAME: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/, "1-32 of a-z, 0-9 and '-'").default("invocations"),
+  /** Async deliveries run at once by one gateway. */
+  ISLE_ASYNC_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(16),
+  /** Attempts of an async invocation before it is dead-lettered. */
+  ISLE_ASYNC_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** The first retry's delay in ms (doubling each time, up to 5 minutes). */
+  ISLE_ASYNC_BACKOFF_MS: z.coerce.number().int().min(0).max(300_000).default(1000),
+  /** Non-public addresses (CIDR list) that X-Callback-Url may reach anyway, like the agents' ISLE_EGRESS_ALLOW. */
+  ISLE_CALLBACK_ALLOW: cidrList,
 });
 
 export interface GatewayConfig {
@@ -67,6 +83,7 @@ export interface GatewayConfig {
   redisUrl: string | undefined;
   /** Invoke rate limits when a tenant sets none. */
   rateDefaults: { tenant: { rate: number; burst: number }; key: { rate: number; burst: number } };
+  async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; callbackAllow: CidrList };
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -91,6 +108,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     rateDefaults: {
       tenant: { rate: v.ISLE_TENANT_RATE, burst: v.ISLE_TENANT_BURST },
       key: { rate: v.ISLE_KEY_RATE, burst: v.ISLE_KEY_BURST },
+    },
+    async: {
+      natsUrl: v.NATS_URL,
+      queueName: v.ISLE_QUEUE_NAME,
+      concurrency: v.ISLE_ASYNC_CONCURRENCY,
+      maxAttempts: v.ISLE_ASYNC_MAX_ATTEMPTS,
+      backoffMs: v.ISLE_ASYNC_BACKOFF_MS,
+      callbackAllow: v.ISLE_CALLBACK_ALLOW,
     },
   };
 }

@@ -5,7 +5,7 @@ import { findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@i
 import { createLogger, startTracing } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
-import { createApp } from "./app.js";
+import { createApp, gatewayMetrics } from "./app.js";
 import { ApiKeyVerifier } from "./auth/api-keys.js";
 import { loadConfig } from "./config.js";
 import { createControlServer } from "./control/control-server.js";
@@ -21,6 +21,7 @@ import { SecretBox } from "./secrets/secret-box.js";
 import { resolveSecretsKey } from "./secrets/secrets-key.js";
 import { CallTokens } from "./invoke/call-token.js";
 import { createRateLimiter } from "./rate-limit/create-rate-limiter.js";
+import { startAsync } from "./async/start-async.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const secretsKey = resolveSecretsKey(config.secretsKey, config.dataDir);
 
   const membership = new Membership();
+  const callTokens = new CallTokens(secretsKey.key);
   const secretBox = new SecretBox(secretsKey.key);
   const envStore = new DbEnvStore(db, secretBox);
   // One verifier for /v1 and invokes, so a revocation here is forgotten by both at once.
@@ -53,9 +55,12 @@ async function main(): Promise<void> {
   const invoker = new SidecarInvoker(tls, outliers);
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
+  const resolver = new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn));
+  const metrics = gatewayMetrics(membership, outliers);
+  const asyncParts = startAsync({ config: config.async, database, resolver, membership, outliers, invoker, metrics, logger, callTokens });
   const app = createApp({
     db,
-    resolver: new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn)),
+    resolver,
     membership,
     invoker,
     verifier,
@@ -67,7 +72,9 @@ async function main(): Promise<void> {
     logger,
     tracing,
     secretBox,
-    callTokens: new CallTokens(secretsKey.key),
+    callTokens,
+    metrics,
+    async: asyncParts.setup,
     metricsToken: config.metricsToken,
     outliers,
     rateLimiter,
@@ -89,6 +96,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "gateway stopping");
     server.close();
+    await asyncParts.stop();
     control.forceShutdown();
     invoker.close();
     await rateLimiter.close();

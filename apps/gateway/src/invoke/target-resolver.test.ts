@@ -1,24 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { CachedTargetResolver, type InvokeTarget } from "./target-resolver.js";
+import { testTarget } from "../test-support/targets.js";
+import { CachedTargetResolver } from "./target-resolver.js";
 
-const target = (version: number): InvokeTarget => ({
-  tenantId: "ten_1",
-  tenantName: "acme",
-  tenantQuotas: {},
-  functionId: "fn_1",
-  functionName: "hello",
-  visibility: "public",
-  runtime: "workerd",
-  entry: "index.ts",
-  envRef: "ten_1:fn_1:v1",
-  traffic: null,
-  canary: undefined,
-  deploymentId: `dep_${version}`,
-  artifactHash: "a".repeat(64),
-  version,
-  limits: {},
-  env: {},
-});
+const target = testTarget;
 
 describe("CachedTargetResolver", () => {
   it("serves from cache within the time to live, then looks again", async () => {

@@ -74,13 +74,10 @@ export class GatewayMetrics {
     labelNames: ["tenant", "limit"] as const,
     registers: [this.registry],
   });
-  /**
-   * Invocations waiting in async queues. Always 0 until async invokes exist
-   * (issue 6): the queue workers are to set it.
-   */
+  /** Async invocations stored and not finished (waiting, in backoff or running); set by the dispatcher. */
   readonly queueDepth = new Gauge({
     name: "isle_gateway_queue_depth",
-    help: "Invocations waiting in async queues (0 until async invokes exist)",
+    help: "Async invocations queued and not finished: waiting, in backoff or running (dead letters excluded)",
     registers: [this.registry],
   });
 

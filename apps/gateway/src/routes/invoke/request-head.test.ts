@@ -1,24 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { testTarget } from "../../test-support/targets.js";
 import { buildRequestHead, functionPath } from "./request-head.js";
 
-const target = {
-  tenantId: "ten_1",
-  tenantName: "acme",
-  tenantQuotas: {},
-  functionId: "fn_1",
-  functionName: "hello",
-  visibility: "public" as const,
-  runtime: "workerd" as const,
-  entry: "index.ts",
-  envRef: "ten_1:fn_1:v1",
-  traffic: null,
-  canary: undefined,
-  deploymentId: "dep_1",
-  artifactHash: "a".repeat(64),
-  version: 1,
-  limits: {},
-  env: {},
-};
+const target = testTarget();
 
 describe("functionPath", () => {
   it("keeps what follows the function's prefix, with the query", () => {

@@ -1,0 +1,54 @@
+import { saveInvocation, type Database } from "@isle/db";
+import { createQueue } from "@isle/queue";
+import type { Logger } from "@isle/telemetry";
+import type { AsyncInvokeSetup } from "../app.js";
+import type { GatewayConfig } from "../config.js";
+import type { Membership } from "../control/membership.js";
+import type { CallTokens } from "../invoke/call-token.js";
+import type { OutlierDetector } from "../invoke/outlier-detector.js";
+import type { Invoker } from "../invoke/sidecar-invoker.js";
+import type { TargetResolver } from "../invoke/target-resolver.js";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import { CallbackSender } from "./callback-sender.js";
+import { AsyncDispatcher } from "./dispatcher.js";
+
+export interface StartAsyncDeps {
+  config: GatewayConfig["async"];
+  database: Database;
+  resolver: TargetResolver;
+  membership: Membership;
+  outliers: OutlierDetector;
+  invoker: Invoker;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  callTokens: CallTokens;
+}
+
+/**
+ * Async invocations on this gateway: the queue (JetStream when NATS_URL is set, else the
+ * database's table), the dispatcher consuming it, and the callback sender. `stop` drains the
+ * dispatcher (running deliveries get up to 10 s; the rest come back after their visibility
+ * timeout) and then closes the queue.
+ */
+export function startAsync(deps: StartAsyncDeps): { setup: AsyncInvokeSetup; stop: () => Promise<void> } {
+  const { config, database, logger } = deps;
+  const queue = createQueue({
+    natsUrl: config.natsUrl,
+    database,
+    name: config.queueName,
+    maxAttempts: config.maxAttempts,
+    backoff: { baseMs: config.backoffMs },
+    onError: (err) => logger.warn({ err }, "async queue"),
+  });
+  const saveRecord = (row: Parameters<typeof saveInvocation>[1]) => saveInvocation(database.db, row);
+  const callbacks = new CallbackSender({ allow: config.callbackAllow, logger });
+  const dispatcher = new AsyncDispatcher({ ...deps, queue, saveRecord, callbacks, concurrency: config.concurrency });
+  dispatcher.start();
+  return {
+    setup: { queue, saveRecord, callbackAllow: config.callbackAllow },
+    stop: async () => {
+      await dispatcher.stop();
+      await queue.close();
+    },
+  };
+}

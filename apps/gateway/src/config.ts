@@ -59,6 +59,8 @@ const schema = z.object({
   ISLE_ASYNC_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** The first retry's delay in ms (doubling each time, up to 5 minutes). */
   ISLE_ASYNC_BACKOFF_MS: z.coerce.number().int().min(0).max(300_000).default(1000),
+  /** How long a running delivery stays invisible to other gateways without being extended (extended every third of it). */
+  ISLE_ASYNC_VISIBILITY_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Non-public addresses (CIDR list) that X-Callback-Url may reach anyway, like the agents' ISLE_EGRESS_ALLOW. */
   ISLE_CALLBACK_ALLOW: cidrList,
 });
@@ -83,7 +85,7 @@ export interface GatewayConfig {
   redisUrl: string | undefined;
   /** Invoke rate limits when a tenant sets none. */
   rateDefaults: { tenant: { rate: number; burst: number }; key: { rate: number; burst: number } };
-  async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; callbackAllow: CidrList };
+  async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; visibilityMs: number; callbackAllow: CidrList };
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       concurrency: v.ISLE_ASYNC_CONCURRENCY,
       maxAttempts: v.ISLE_ASYNC_MAX_ATTEMPTS,
       backoffMs: v.ISLE_ASYNC_BACKOFF_MS,
+      visibilityMs: v.ISLE_ASYNC_VISIBILITY_MS,
       callbackAllow: v.ISLE_CALLBACK_ALLOW,
     },
   };

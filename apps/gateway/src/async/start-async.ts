@@ -37,12 +37,15 @@ export function startAsync(deps: StartAsyncDeps): { setup: AsyncInvokeSetup; sto
     database,
     name: config.queueName,
     maxAttempts: config.maxAttempts,
+    visibilityTimeoutMs: config.visibilityMs,
     backoff: { baseMs: config.backoffMs },
     onError: (err) => logger.warn({ err }, "async queue"),
   });
   const saveRecord = (row: Parameters<typeof saveInvocation>[1]) => saveInvocation(database.db, row);
   const callbacks = new CallbackSender({ allow: config.callbackAllow, logger });
-  const dispatcher = new AsyncDispatcher({ ...deps, queue, saveRecord, callbacks, concurrency: config.concurrency });
+  const dispatcher = new AsyncDispatcher({ ...deps, queue, saveRecord, callbacks, concurrency: config.concurrency,
+    extendEveryMs: Math.floor(config.visibilityMs / 3),
+  });
   dispatcher.start();
   return {
     setup: { queue, saveRecord, callbackAllow: config.callbackAllow },

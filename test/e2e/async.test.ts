@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCallbackReceiver, type Received } from "../harness/callback-receiver.js";
 import { fixture } from "../harness/fixtures.js";
+import { PrivateNats } from "../harness/private-nats.js";
 import { waitUntil } from "../harness/processes.js";
 import { Stack } from "../harness/stack.js";
 
@@ -135,5 +136,49 @@ describe.each(queues)("async invocations on %s", (_name, queueEnv) => {
     // At most the two that were running at the kill ran again, and those as attempt 2.
     expect(reruns.length).toBeLessThanOrEqual(2);
     for (const [attempt] of reruns) expect(attempt).toBe(2);
+  });
+});
+
+describe("async invocations while NATS is killed and restarted", () => {
+  let nats: PrivateNats;
+  let stack: Stack;
+  let receiver: Awaited<ReturnType<typeof startCallbackReceiver>>;
+  beforeAll(async () => {
+    nats = await PrivateNats.start();
+    receiver = await startCallbackReceiver();
+    stack = await Stack.start({
+      databaseUrl: process.env.DATABASE_URL,
+      env: { gateway: { NATS_URL: nats.url, ISLE_CALLBACK_ALLOW: "127.0.0.1/32", ISLE_ASYNC_BACKOFF_MS: "100" } },
+    });
+    await stack.createTenant("acme");
+    await stack.deployPublic("acme", "probe", fixture("attempts"));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await receiver?.close();
+    await nats?.stop();
+  });
+
+  const enqueue = () =>
+    fetch(`${stack.baseUrl}/async/acme/probe`, { method: "POST", headers: { "x-callback-url": `${receiver.url}/nats` }, body: "x" });
+
+  it("answers 503, never 202, while NATS is down, and runs every 202'd invocation once it is back", async () => {
+    const accepted: string[] = [];
+    const accept = async () => {
+      const res = await enqueue();
+      if (res.status === 202) accepted.push(((await res.json()) as { invocationId: string }).invocationId);
+      return res.status;
+    };
+    expect(await accept()).toBe(202);
+    await nats.kill();
+    const during: number[] = [];
+    for (let i = 0; i < 5; i++) during.push(await accept());
+    expect(during).toEqual([503, 503, 503, 503, 503]);
+    await nats.restart();
+    const after: number[] = [];
+    await waitUntil(async () => (after.push(await accept()), after.at(-1) === 202), 30_000, "a 202 once NATS is back");
+    expect(after.every((s) => s === 202 || s === 503)).toBe(true);
+    const called = (id: string) => receiver.received.some((r) => r.headers["x-isle-invocation-id"] === id && r.headers["x-isle-status"] === "200");
+    await waitUntil(() => accepted.every(called), 30_000, "a callback for every accepted invocation");
   });
 });

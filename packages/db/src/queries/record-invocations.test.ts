@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant } from "./tenants.js";
 import { findInvocation } from "./invocations.js";
 import { recordInvocations } from "./record-invocations.js";
+import { saveInvocation } from "./save-invocation.js";
 import { openDatabase, type Database } from "../client.js";
 import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
 
@@ -44,5 +45,21 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
       trigger: "timer",
       deploymentId: null,
     });
+  });
+
+  it("saveInvocation inserts, then overwrites with each later attempt, never with an earlier one", async () => {
+    const tenant = await createTenant(database.db, "async-records");
+    const base = { id: "inv_q", tenantId: tenant.id, functionId: "fn_1", mode: "async" as const, trigger: "queue", startedAt: new Date() };
+    const read = () => findInvocation(database.db, tenant.id, "inv_q");
+    await saveInvocation(database.db, { ...base, status: "queued", attempt: 0 });
+    expect(await read()).toMatchObject({ status: "queued", attempt: 0, mode: "async" });
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 1, agentId: "agent-1" });
+    await saveInvocation(database.db, { ...base, status: "retrying", attempt: 1, agentId: "agent-1", httpStatus: 500, durationMs: 7 });
+    expect(await read()).toMatchObject({ status: "retrying", attempt: 1, httpStatus: 500, durationMs: 7 });
+    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, httpStatus: 200, errorCode: null });
+    // A late write of attempt 1, or the accept-time row landing late, changes nothing.
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 1 });
+    await saveInvocation(database.db, { ...base, status: "queued", attempt: 0 });
+    expect(await read()).toMatchObject({ status: "succeeded", attempt: 2, httpStatus: 200 });
   });
 });

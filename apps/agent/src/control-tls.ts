@@ -1,9 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { TlsFiles } from "@isle/config";
-import { identityOf } from "@isle/pki";
+import { checkServerRole, identityOf } from "@isle/pki";
 
 /** This agent's platform identity (PEM): the CA it trusts, and its own certificate and key. */
 export interface AgentTls {
@@ -37,11 +36,6 @@ export function readAgentTls(files: TlsFiles, agentId: string): AgentTls {
  */
 export function controlPlaneCredentials(tls: AgentTls): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(tls.caPem, tls.keyPem, tls.certPem, {
-    checkServerIdentity: (host, cert) => checkServerIdentity(host, cert) ?? gatewayOnly(cert),
+    checkServerIdentity: checkServerRole("gateway"),
   });
-}
-
-function gatewayOnly(cert: PeerCertificate): Error | undefined {
-  const identity = identityOf(cert.raw);
-  return identity?.role === "gateway" ? undefined : new Error("the control plane's certificate is not a gateway's");
 }

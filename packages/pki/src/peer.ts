@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { identityOf, type Identity } from "./identity.js";
 import type { Role } from "./issue.js";
 
@@ -30,4 +31,16 @@ export function admitPeer(raw: Buffer | undefined, role: Role): AdmittedPeer | P
 
 export function isRefusal(value: AdmittedPeer | PeerRefusal): value is PeerRefusal {
   return "refused" in value;
+}
+
+/**
+ * A TLS client's check of the server it reached: the usual host-name check,
+ * then that the certificate names `role`. The CA alone is not enough: every
+ * part's certificate comes from it, and a compromised node's sidecar
+ * certificate names that node's address too.
+ */
+export function checkServerRole(role: Role): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) =>
+    checkServerIdentity(host, cert) ??
+    (identityOf(cert.raw)?.role === role ? undefined : new Error(`the server's certificate is not a ${role}'s`));
 }

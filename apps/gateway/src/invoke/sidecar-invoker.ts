@@ -1,6 +1,7 @@
 import { createPrivateKey, createSecretKey, randomBytes, sign, type KeyObject } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
+import { checkServerRole } from "@isle/pki";
 import { agentV1, contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { AgentLane } from "./agent-lane.js";
@@ -61,7 +62,10 @@ export class SidecarInvoker implements Invoker {
     /** Told how each invocation ended, so failing nodes are ejected (see placement.ts). */
     private readonly outliers?: OutlierDetector,
   ) {
-    this.credentials = grpc.credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem));
+    // Only a sidecar may receive invocations (and their context keys), not another part holding a platform certificate.
+    this.credentials = grpc.credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), {
+      checkServerIdentity: checkServerRole("sidecar"),
+    });
     this.signingKey = createPrivateKey(tls.keyPem);
   }
 

@@ -25,7 +25,7 @@ function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead
   return agentV1.RequestHead.fromPartial({ invocationId: "inv_1", method: "GET", path: "/", deadlineUnixMs: Date.now() + 30_000, initialWindow: 1024, ...overrides });
 }
 
-const ok = { $case: "trailer" as const, value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } };
+const ok = { $case: "trailer" as const, value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0 }) };
 const responseHead = { $case: "responseHead" as const, value: { status: 200, headers: [{ name: "x-a", value: "1" }], coldStart: true } };
 
 function setup() {
@@ -85,7 +85,7 @@ describe("AgentLane", () => {
     const { lane, calls } = setup();
     const channel = lane.start(head(), null);
     const id = calls[0]!.written[0]!.channel;
-    calls[0]!.answer(id, { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "function_error", errorMessage: "threw" } });
+    calls[0]!.answer(id, { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "function_error", errorMessage: "threw" }) });
     await expect(channel.response).rejects.toMatchObject({ code: "function_error" });
   });
 

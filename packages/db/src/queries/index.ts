@@ -36,5 +36,5 @@ export {
   type SecretSummary,
 } from "./secrets.js";
 export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";
-export { recordInvocations } from "./record-invocations.js";
+export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

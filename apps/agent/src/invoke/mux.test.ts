@@ -148,4 +148,21 @@ describe("Invoke handler: the function's output", () => {
     const trailer = call.written.find((f) => f.channel === 5)?.frame;
     expect(trailer).toMatchObject({ $case: "trailer", value: { errorCode: "function_error", logs: [{ level: "exception", message: "Uncaught Error: boom" }] } });
   });
+
+  it("sends the output as LateLogs when the caller gave up, since it will not read the trailer", async () => {
+    const { runtime, call, open } = setUp();
+    runtime.handle = (request) => {
+      request.logs?.add([line("written before the caller left")], false);
+      return untilAborted(request);
+    };
+    open(6, 0);
+    await settle();
+    call.frame(6, { $case: "cancel", value: { reason: "client gone" } });
+    await settle();
+    expect(call.written.find((f) => f.channel === 6)?.frame).toMatchObject({ $case: "trailer", value: { logs: [] } });
+    expect(call.written.find((f) => f.channel === 0)?.frame).toMatchObject({
+      $case: "lateLogs",
+      value: { invocationId: "inv_1", logs: [line("written before the caller left")] },
+    });
+  });
 });

@@ -80,7 +80,7 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
         case "windowUpdate":
           return channels.get(channel)?.grant(frame.value.bytes);
         case "cancel":
-          return channels.get(channel)?.cancel(new IsleError("upstream_failed", "the caller cancelled"));
+          return channels.get(channel)?.callerCancelled();
         default:
           return;
       }

@@ -25,7 +25,8 @@ const fallbackDeadlineMs = 30_000;
  * runtime stops it and the watchdog checks its process.
  *
  * The function's console output rides on the trailer; what it writes after
- * the trailer (waitUntil work) goes to `sendLate` as LateLogs.
+ * the trailer (waitUntil work), and all of it when the caller gave up and
+ * will not read the trailer, goes to `sendLate` as LateLogs.
  */
 export class ServerChannel {
   private readonly abort = new AbortController();
@@ -34,6 +35,7 @@ export class ServerChannel {
   private readonly maxRequestBytes: number;
   private readonly maxResponseBytes: number;
   private closed = false;
+  private callerLeft = false;
   /** Present only when tracing is on. */
   private readonly spans: InvocationSpans | undefined;
   private readonly log = new InvocationLog();
@@ -141,6 +143,12 @@ export class ServerChannel {
     this.sendWindow.fail(reason);
   }
 
+  /** The caller gave up on the invocation: it will not read the trailer. */
+  callerCancelled(): void {
+    this.callerLeft = true;
+    this.cancel(new IsleError("upstream_failed", "the caller cancelled"));
+  }
+
   /** Cancels with `reason` and returns it, to be thrown. */
   private stop(reason: IsleError): IsleError {
     this.cancel(reason);
@@ -200,11 +208,15 @@ export class ServerChannel {
     this.closed = true;
     this.spans?.end(error);
     const fn = this.head.function;
-    const logs = this.log.take(
+    const late =
       this.sendLate &&
-        ((late) =>
-          this.sendLate?.({ invocationId: this.head.invocationId, tenantId: fn?.tenantId ?? "", functionId: fn?.functionId ?? "", logs: late })),
-    );
+      ((lines: agentV1.LogLine[]) =>
+        this.sendLate?.({ invocationId: this.head.invocationId, tenantId: fn?.tenantId ?? "", functionId: fn?.functionId ?? "", logs: lines }));
+    let logs = this.log.take(late);
+    if (this.callerLeft && late && logs.length > 0) {
+      late(logs);
+      logs = [];
+    }
     this.send({ $case: "trailer", value: { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "", logs } });
   }
 }

@@ -24,8 +24,15 @@ export type LogListener = (batch: LogBatch) => void;
  */
 export class LogFeed {
   private readonly listeners = new Map<string, Set<LogListener>>();
+  /** How long a follower's stream may be silent before it gets a keep-alive comment. */
+  readonly heartbeatMs: number;
 
-  constructor(private readonly logger?: Logger) {}
+  constructor(
+    private readonly logger?: Logger,
+    options: { heartbeatMs?: number } = {},
+  ) {
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
+  }
 
   /** Calls `listener` with every batch of the function's lines from now on, until the returned function is called. */
   subscribe(tenantId: string, functionId: string, listener: LogListener): () => void {

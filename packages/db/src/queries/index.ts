@@ -35,6 +35,14 @@ export {
   listFunctionSecrets,
   type SecretSummary,
 } from "./secrets.js";
-export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";
+export {
+  listInvocations,
+  listInvocationLogs,
+  findInvocation,
+  type InvocationCursor,
+  type InvocationFilter,
+  type InvocationLogsFilter,
+  type InvocationOutput,
+} from "./invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

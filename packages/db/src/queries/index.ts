@@ -43,6 +43,7 @@ export {
   type InvocationFilter,
   type InvocationLogsFilter,
   type InvocationOutput,
+  type InvocationSummary,
 } from "./invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { invocations, type Invocation } from "../schema/invocations.js";
 
@@ -16,23 +16,28 @@ export interface InvocationFilter {
   limit: number;
 }
 
+/** A record as lists carry it: everything but its logs (up to 64 KiB each). */
+export type InvocationSummary = Omit<Invocation, "logs">;
+
+const { logs: _logs, ...summaryColumns } = getTableColumns(invocations);
+
 /**
- * The tenant's invocation records, newest first, keyset-paginated on (started_at, id) so a
- * page stays correct while new records arrive. Returns one page and the cursor of the next
- * (undefined on the last page).
+ * The tenant's invocation records without their logs, newest first, keyset-paginated on
+ * (started_at, id) so a page stays correct while new records arrive. Returns one page and
+ * the cursor of the next (undefined on the last page).
  */
 export async function listInvocations(
   db: IsleDb,
   tenantId: string,
   filter: InvocationFilter,
-): Promise<{ items: Invocation[]; next: InvocationCursor | undefined }> {
+): Promise<{ items: InvocationSummary[]; next: InvocationCursor | undefined }> {
   const where: SQL[] = [eq(invocations.tenantId, tenantId)];
   if (filter.functionId !== undefined) where.push(eq(invocations.functionId, filter.functionId));
   if (filter.status !== undefined) where.push(eq(invocations.status, filter.status));
   if (filter.after) where.push(olderThan(filter.after));
   const limit = Math.max(1, Math.min(500, filter.limit));
   const rows = await db
-    .select()
+    .select(summaryColumns)
     .from(invocations)
     .where(and(...where))
     .orderBy(desc(invocations.startedAt), desc(invocations.id))

@@ -6,8 +6,11 @@ const line = (message: string, level = "log"): LogLine => ({ unixMs: 1_700_000_0
 describe("InvocationLog", () => {
   it("holds its own bounds whatever the isolate sends: 200 lines, then one marker and nothing more", () => {
     const log = new InvocationLog(() => 5);
+    expect(log.full).toBe(false);
     // An isolate that ignores its bounds (its prelude is the tenant's to tamper with).
     log.add(Array.from({ length: 250 }, (_, i) => line(`l${i}`)), false);
+    // Full: the agent stops even reading this invocation's posts.
+    expect(log.full).toBe(true);
     log.add([line("still more")], false);
     const lines = log.take();
     expect(lines).toHaveLength(logLimits.maxLines + 1);

@@ -31,6 +31,8 @@ export const lineCutSuffix = " … [line truncated]";
 export interface LogSink {
   /** Lines in the order written; `truncated` when the runtime already dropped some past the bounds. */
   add(lines: readonly LogLine[], truncated: boolean): void;
+  /** True once the bounds are reached: anything added from then on is dropped. */
+  readonly full: boolean;
 }
 
 /**
@@ -50,6 +52,10 @@ export class InvocationLog implements LogSink {
   private late: ((lines: LogLine[]) => void) | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  get full(): boolean {
+    return this.truncated;
+  }
 
   add(lines: readonly LogLine[], truncated: boolean): void {
     const accepted: LogLine[] = [];

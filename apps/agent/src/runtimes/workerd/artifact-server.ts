@@ -22,7 +22,7 @@ const maxEgressQueryBytes = 16 * 1024;
  * One post of an invocation's output: at most 64 KiB of messages, which JSON
  * may escape to six bytes a character (`\u001b`), plus the line fields.
  */
-const maxLogPostBytes = 1024 * 1024;
+const maxLogPostBytes = 512 * 1024;
 
 /**
  * Serves `GET /artifacts/<hash>` from an {@link ArtifactSource},
@@ -66,17 +66,20 @@ export async function startArtifactServer(options: {
   }
 
   // The isolate id comes from the supervisor (the isolate cannot set it); the
-  // rest is the tenant's to write, so it is checked field by field.
+  // rest is the tenant's to write, so it is checked field by field. A post
+  // for a log that keeps nothing more is not even read: parsing is the
+  // agent's work, shared by every tenant.
   async function handleLogs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const isolateId = req.headers[internalHeaders.isolateId];
-    const post = parseLogPost(await readSmallJson(req, maxLogPostBytes));
-    const sink = typeof isolateId === "string" && post ? options.logs.sinkFor(isolateId, post.invocationId) : undefined;
-    if (!post || !sink) {
-      res.writeHead(post ? 404 : 400).end();
+    const invocationId = req.headers[internalHeaders.invocation];
+    const sink = typeof isolateId === "string" && typeof invocationId === "string" ? options.logs.sinkFor(isolateId, invocationId) : undefined;
+    if (!sink || sink.full) {
+      res.writeHead(sink ? 204 : 404).end();
       return;
     }
-    sink.add(post.lines, post.truncated);
-    res.writeHead(204).end();
+    const post = parseLogPost(await readSmallJson(req, maxLogPostBytes));
+    if (post) sink.add(post.lines, post.truncated);
+    res.writeHead(post ? 204 : 400).end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,9 +165,9 @@ function parseEgressQuery(value: unknown): EgressQuery | undefined {
 }
 
 /** A post of an invocation's output, or undefined when any part of it is malformed. */
-function parseLogPost(value: unknown): { invocationId: string; lines: LogLine[]; truncated: boolean } | undefined {
-  const post = value as { invocationId?: unknown; lines?: unknown; truncated?: unknown } | null;
-  if (!post || typeof post.invocationId !== "string" || !Array.isArray(post.lines)) return undefined;
+function parseLogPost(value: unknown): { lines: LogLine[]; truncated: boolean } | undefined {
+  const post = value as { lines?: unknown; truncated?: unknown } | null;
+  if (!post || !Array.isArray(post.lines)) return undefined;
   const lines: LogLine[] = [];
   for (const item of post.lines as unknown[]) {
     const line = item as { unixMs?: unknown; level?: unknown; message?: unknown } | null;
@@ -172,7 +175,7 @@ function parseLogPost(value: unknown): { invocationId: string; lines: LogLine[];
     if (typeof line.level !== "string" || !functionLogLevels.has(line.level) || typeof line.message !== "string") return undefined;
     lines.push({ unixMs: line.unixMs, level: line.level, message: line.message });
   }
-  return { invocationId: post.invocationId, lines, truncated: post.truncated === true };
+  return { lines, truncated: post.truncated === true };
 }
 
 /** Whether an ArtifactSource error means "no such artifact" rather than a fault. */

@@ -53,12 +53,22 @@ export default class extends WorkerEntrypoint {
   async fetch() { console.warn("class fetch"); return new Response("ok"); }
 };`;
 
-/** Posts forged output naming whichever invocation id it is given, the way the prelude posts. */
-const forger = `export default {
+/**
+ * Posts forged output naming whichever invocation it is given, the way the
+ * prelude posts. The global fetch would tag the post with the forger's own
+ * invocation, so it posts from a continuation made at module level, outside
+ * any invocation, where its own header goes through.
+ */
+const forger = `let post;
+new Promise((resolve) => (post = resolve)).then(async ({ target, answer }) => {
+  const lines = [{ unixMs: Date.now(), level: "error", message: "forged by another tenant" }];
+  const headers = { "x-isle-egress-invocation": target };
+  answer(await fetch("http://isle-logs.invalid/", { method: "POST", headers, body: JSON.stringify({ lines, truncated: false }) }));
+});
+export default {
   async fetch(req) {
     const target = new URL(req.url).searchParams.get("target");
-    const lines = [{ unixMs: Date.now(), level: "error", message: "forged by another tenant" }];
-    const res = await fetch("http://isle-logs.invalid/", { method: "POST", body: JSON.stringify({ invocationId: target, lines, truncated: false }) });
+    const res = await new Promise((answer) => post({ target, answer }));
     return new Response(String(res.status));
   },
 };`;

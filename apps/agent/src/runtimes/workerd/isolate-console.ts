@@ -24,7 +24,9 @@ export const logsUrl = "http://isle-logs.invalid/";
  * `waitUntil`. Output outside any invocation (a module's top level, run
  * while the isolate loads) goes with the next invocation.
  *
- * Expects `invocation` (the AsyncLocalStorage) and `platformFetch` in scope.
+ * Each post names its invocation in the egress tag header, as a request of
+ * the invocation's would. Expects `invocation` (the AsyncLocalStorage),
+ * `platformFetch` and `EGRESS_TAG` in scope.
  */
 export const consoleCaptureSource = `const LOGS_URL = ${JSON.stringify(logsUrl)};
 const MAX_LINES = ${logLimits.maxLines};
@@ -101,9 +103,9 @@ async function send(log) {
     log.lines = [];
     const truncated = log.truncated && !log.truncatedSent;
     log.truncatedSent = log.truncated;
-    const body = JSON.stringify({ invocationId: log.id, lines, truncated });
+    const body = JSON.stringify({ lines, truncated });
     try {
-      const res = await platformFetch(LOGS_URL, { method: "POST", body });
+      const res = await platformFetch(LOGS_URL, { method: "POST", headers: { [EGRESS_TAG]: log.id }, body });
       await res.body?.cancel();
     } catch {
       // Lost output is not the function's failure.

@@ -33,6 +33,7 @@ import { format } from "node:util";
 // The store is the invocation's log (isolate-console.ts); its id tags requests.
 export const invocation = new AsyncLocalStorage();
 const platformFetch = globalThis.fetch;
+const EGRESS_TAG = ${JSON.stringify(egressTagHeader)};
 export function tagged(send) {
   return function (input, init) {
     const id = invocation.getStore()?.id;
@@ -43,7 +44,7 @@ export function tagged(send) {
     } catch (err) {
       return Promise.reject(err);
     }
-    request.headers.set(${JSON.stringify(egressTagHeader)}, id);
+    request.headers.set(EGRESS_TAG, id);
     return send(request);
   };
 }

@@ -112,7 +112,7 @@ async function send(env, request, answer) {
 function forwardLogs(env, isolateId, request) {
   return env.ARTIFACTS.fetch("http://agent/logs", {
     method: "POST",
-    headers: { "content-type": "application/json", [H.isolateId]: isolateId },
+    headers: { "content-type": "application/json", [H.isolateId]: isolateId, [H.invocation]: request.headers.get(EGRESS_TAG) ?? "" },
     body: request.body,
   });
 }

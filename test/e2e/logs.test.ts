@@ -113,6 +113,16 @@ describe(`invocation logs (${process.env.DATABASE_URL ? "postgres" : "pglite"})`
     await waitUntil(() => streams.acme!.events<LogEntry>("log").some((e) => e.message === "after the response m3"), 10_000, "the late line, live");
   });
 
+  it("keeps the output of an async invocation in its record too", async () => {
+    const accepted = await fetch(`${stack.baseUrl}/async/acme/logger/?marker=m4`, { method: "POST" });
+    expect(accepted.status).toBe(202);
+    const { invocationId } = (await accepted.json()) as { invocationId: string };
+    const { record } = await recordOf("acme", invocationId, 2);
+    expect(record.status).toBe("succeeded");
+    expect(record.logs.map((l) => l.message)).toEqual([hostile("m4"), "{ marker: 'm4', nested: { ok: true } }"]);
+    await waitUntil(() => streams.acme!.events<LogEntry>("log").some((e) => e.invocationId === invocationId), 10_000, "the async lines, live");
+  });
+
   it("never shows one tenant's lines to another, live or stored", async () => {
     const res = await fetch(`${stack.baseUrl}/fn/other/logger/?marker=theirs`);
     expect(await res.text()).toBe("logged theirs");
@@ -121,17 +131,17 @@ describe(`invocation logs (${process.env.DATABASE_URL ? "postgres" : "pglite"})`
       res.headers.get("x-isle-invocation-id"),
       res.headers.get("x-isle-invocation-id"),
     ]);
-    expect(streams.other!.text()).not.toMatch(/m1|m2|m3/);
+    expect(streams.other!.text()).not.toMatch(/\bm[1-4]\b/);
     expect(streams.acme!.text()).not.toContain("theirs");
     const page = (await (await read("other", "/v1/tenants/other/functions/logger/logs")).json()) as { lines: LogEntry[] };
-    expect(page.lines.map((l) => l.message).join("\n")).not.toMatch(/m1|m2|m3/);
+    expect(page.lines.map((l) => l.message).join("\n")).not.toMatch(/\bm[1-4]\b/);
 
     // And in the database itself: every stored line of acme's markers is in a row of acme's.
     await stack.stopPart("gateway");
     const rows = await stack.query("select t.name, i.logs::text as logs from invocations i join tenants t on t.id = i.tenant_id");
     for (const row of rows) {
       const logs = String(row.logs);
-      if (/\bm[123]\b/.test(logs)) expect(row.name).toBe("acme");
+      if (/\bm[1-4]\b/.test(logs)) expect(row.name).toBe("acme");
       if (logs.includes("theirs")) expect(row.name).toBe("other");
       expect(logs).not.toMatch(/[\n\u001b]/);
     }

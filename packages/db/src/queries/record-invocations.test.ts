@@ -63,6 +63,24 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
     expect(await read()).toMatchObject({ status: "succeeded", attempt: 2, httpStatus: 200 });
   });
 
+  it("saveInvocation keeps the output of the attempt the row describes, and lines appended during it", async () => {
+    const tenant = await createTenant(database.db, "async-logs");
+    const base = { id: "inv_ql", tenantId: tenant.id, functionId: "fn_1", mode: "async" as const, trigger: "queue", startedAt: new Date() };
+    const at = new Date().toISOString();
+    const line = (message: string) => ({ at, level: "log", message });
+    const logs = async () => (await findInvocation(database.db, tenant.id, "inv_ql"))?.logs.map((l) => l.message);
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 1 });
+    await saveInvocation(database.db, { ...base, status: "retrying", attempt: 1, logs: [line("attempt 1")] });
+    await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_ql", lines: [line("attempt 1, waitUntil")] }]);
+    expect(await logs()).toEqual(["attempt 1", "attempt 1, waitUntil"]);
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 2 });
+    expect(await logs()).toEqual([]);
+    // waitUntil output that overtook its attempt's end stays, after the trailer's lines.
+    await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_ql", lines: [line("attempt 2, waitUntil")] }]);
+    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, logs: [line("attempt 2")] });
+    expect(await logs()).toEqual(["attempt 2", "attempt 2, waitUntil"]);
+  });
+
   it("stores hostile output as one line each, as written, and appends later lines to the record of the same tenant only", async () => {
     const tenant = await createTenant(database.db, "logs-a");
     const other = await createTenant(database.db, "logs-b");

@@ -24,9 +24,12 @@ const metricsToken = "metrics-token-for-tests";
 /** Stands in for the sidecar hop: records the head, answers as told. */
 class FakeInvoker implements Invoker {
   heads: agentV1.RequestHead[] = [];
+  /** What the function wrote, as the trailer brings it. */
+  output: agentV1.LogLine[] = [];
   answer: () => Promise<Response> = async () => new Response("from the function", { status: 201, headers: { "x-fn": "1" } });
   async invoke(_agent: unknown, spec: InvokeSpec) {
     this.heads.push(spec.head);
+    if (this.output.length > 0) spec.onLogs?.(this.output);
     return { response: await this.answer(), coldStart: false, outcome: Promise.resolve({ errorCode: undefined, fault: undefined }) };
   }
   close(): void {}
@@ -203,6 +206,28 @@ describe("gateway app", () => {
       const mine = records.filter((r) => r.id === id);
       expect(mine).toHaveLength(1);
       expect(mine[0]).toMatchObject({ mode: "sync", status: "succeeded", httpStatus: 201, functionId: expect.stringMatching(/^fn_/) });
+    });
+
+    it("records the function's output with its invocation, failed or not", async () => {
+      const at = Date.parse("2026-11-22T10:00:00Z");
+      invoker.output = [
+        { unixMs: at, level: "log", message: 'two\nlines \u001b[31m{"tenant":"other"}' },
+        { unixMs: at, level: "exception", message: "Uncaught Error: boom\n    at index.js:1:1" },
+      ];
+      const stored = [
+        { at: "2026-11-22T10:00:00.000Z", level: "log", message: 'two\nlines \u001b[31m{"tenant":"other"}' },
+        { at: "2026-11-22T10:00:00.000Z", level: "exception", message: "Uncaught Error: boom\n    at index.js:1:1" },
+      ];
+      const answered = (await app.request("/fn/acme/hello/logged")).headers.get("x-isle-invocation-id");
+      invoker.answer = async () => {
+        throw new IsleError("function_error", "the function threw");
+      };
+      await app.request("/fn/acme/hello/logged");
+      const failedId = invoker.heads.at(-1)?.invocationId;
+      invoker.output = [];
+      await new Promise((r) => setTimeout(r, 20));
+      expect(records.find((r) => r.id === answered)?.logs).toEqual(stored);
+      expect(records.find((r) => r.id === failedId)).toMatchObject({ status: "failed", errorCode: "function_error", logs: stored });
     });
 
     it("maps runtime failures to their codes", async () => {

@@ -97,6 +97,14 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
   // After authorisation, so a stranger's oversized request is a 401 like any other.
   app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
-  registerManagement(app, { db: deps.db, resolver: deps.resolver, verifier, secretBox: deps.secretBox, limits: deps.limits, queue: deps.async?.queue });
+  registerManagement(app, {
+    db: deps.db,
+    resolver: deps.resolver,
+    verifier,
+    secretBox: deps.secretBox,
+    limits: deps.limits,
+    queue: deps.async?.queue,
+    logFeed: deps.recorder.feed,
+  });
   return app;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
 import { join } from "node:path";
-import { findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@isle/db";
+import { appendInvocationLogs, findApiKeyById, getArtifact, openDatabase, recordInvocations } from "@isle/db";
 import { createLogger, startTracing } from "@isle/telemetry";
 import { sql } from "drizzle-orm";
 import { resolveAdminToken } from "./admin-token.js";
@@ -16,6 +16,7 @@ import { OutlierDetector } from "./invoke/outlier-detector.js";
 import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
 import { gatewayTls } from "./pki/gateway-identity.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
+import { recordLines } from "./logs/log-lines.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 import { SecretBox } from "./secrets/secret-box.js";
 import { resolveSecretsKey } from "./secrets/secrets-key.js";
@@ -52,12 +53,14 @@ async function main(): Promise<void> {
   const outliers = new OutlierDetector({
     onEject: (target, ejectMs) => logger.warn({ target, ejectMs }, "ejected a failing node (or a function on it) from placement"),
   });
-  const invoker = new SidecarInvoker(tls, outliers);
-  const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger);
+  const invoker = new SidecarInvoker(tls, outliers, (late) =>
+    recorder.appendLogs(late.tenantId, late.invocationId, recordLines(late.logs)),
+  );
+  const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger, { appendLogs: (rows) => appendInvocationLogs(db, rows) });
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const resolver = new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn));
   const metrics = gatewayMetrics(membership, outliers);
-  const asyncParts = startAsync({ config: config.async, database, resolver, membership, outliers, invoker, metrics, logger, callTokens });
+  const asyncParts = startAsync({ config: config.async, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({
     db,
     resolver,

@@ -39,7 +39,7 @@ describe("ChannelSpans", () => {
     expect(spans.onRequest(body)).toBe(body);
     spans.onResponse(encode({ channel: 1, frame: { $case: "responseHead", value: { status: 200, headers: [], coldStart: true } } }));
     expect(tracing.spans()).toHaveLength(0);
-    spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } } }));
+    spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) } }));
 
     const [span] = tracing.spans();
     expect(span?.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
@@ -56,9 +56,9 @@ describe("ChannelSpans", () => {
     const spans = new ChannelSpans(tracing.tracer);
     spans.onRequest(headFrame(1));
     spans.onRequest(headFrame(2));
-    spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "timeout", errorMessage: "late" } } }));
+    spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "timeout", errorMessage: "late" }) } }));
     spans.onRequest(headFrame(3));
-    spans.onResponse(encode({ channel: 3, frame: { $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: "concurrency_limit", errorMessage: "busy" } } }));
+    spans.onResponse(encode({ channel: 3, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: "concurrency_limit", errorMessage: "busy" }) } }));
     spans.endAll("the invoke stream closed");
     const byId = new Map(tracing.spans().map((s) => [s.attributes["faas.invocation_id"], s.status]));
     expect(byId.get("inv_1")).toEqual({ code: 2, message: "timeout" });

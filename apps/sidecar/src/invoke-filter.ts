@@ -29,7 +29,7 @@ export function invokeFilter(verifier: ContextVerifier, answer: (frame: Uint8Arr
         answer(
           agentV1.InvokeFrame.encode({
             channel: frame.channel,
-            frame: { $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: "unauthorized", errorMessage: problem } },
+            frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: "unauthorized", errorMessage: problem }) },
           }).finish(),
         );
         return callback();

@@ -17,7 +17,7 @@ const head = (channel: number, tenantId: string, hasBody = false) =>
       headers: [{ name: "x", value: "y".repeat(300) }],
     }),
   });
-const trailer = (channel: number) => encode(channel, { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } });
+const trailer = (channel: number) => encode(channel, { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) });
 
 function gate(limit: number, slots = new TenantSlots(limit)) {
   const answers: agentV1.InvokeFrame[] = [];
@@ -31,7 +31,7 @@ describe("scanFrame", () => {
       [{ $case: "endOfBody", value: {} }, frameCase.endOfBody],
       [{ $case: "windowUpdate", value: { bytes: 65536 } }, frameCase.windowUpdate],
       [{ $case: "cancel", value: { reason: "x" } }, frameCase.cancel],
-      [{ $case: "trailer", value: { wallMs: 1, cpuMs: 2, errorCode: "", errorMessage: "" } }, frameCase.trailer],
+      [{ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 2, errorCode: "", errorMessage: "" }) }, frameCase.trailer],
     ];
     for (const [frame, kind] of cases) {
       for (const channel of [0, 1, 300, 2 ** 31, 0xffff_ffff]) expect(scanFrame(encode(channel, frame))).toMatchObject({ channel, kind });

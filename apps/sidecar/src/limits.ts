@@ -91,7 +91,7 @@ export class TenantConcurrencyGate {
       Buffer.from(
         agentV1.InvokeFrame.encode({
           channel: top.channel,
-          frame: { $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: "tenant_concurrency_limit", errorMessage: message } },
+          frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: "tenant_concurrency_limit", errorMessage: message }) },
         }).finish(),
       ),
     );

@@ -42,7 +42,7 @@ function recordingAgent(socket: string): Promise<RecordingAgent> {
         if (frame.frame?.$case !== "requestHead") return;
         agent.heads.push(frame.frame.value.invocationId);
         if (frame.frame.value.invocationId.startsWith("hang")) return;
-        call.write({ channel: frame.channel, frame: { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "ran" } } });
+        call.write({ channel: frame.channel, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "ran" }) } });
       });
       call.on("end", () => call.end());
     },

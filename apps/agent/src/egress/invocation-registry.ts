@@ -1,3 +1,5 @@
+import type { LogSink } from "../logs/invocation-log.js";
+
 /** What the egress needs to know about one invocation of a function. */
 export interface InvocationEgress {
   /** The isolate the invocation runs in; outbound requests of other isolates never count against it. */
@@ -13,18 +15,22 @@ export interface InvocationEgress {
 
 interface Entry extends InvocationEgress {
   subrequests: number;
+  /** Where the invocation's console output goes; absent when nobody collects it. */
+  logs: LogSink | undefined;
 }
 
 /**
  * How long an invocation's egress context outlives its response: work a
  * function left running with `ctx.waitUntil` (logging, cache fills) may still
- * send requests, and they still count against that invocation.
+ * send requests, and they still count against that invocation; its output
+ * still goes to that invocation's log.
  */
 export const afterResponseGraceMs = 30_000;
 
 /**
  * The invocations in flight on this agent, by id, as the egress sees them:
- * whom an outbound request belongs to and how many it has made.
+ * whom an outbound request (or a line of output) belongs to and how many
+ * requests it has made.
  */
 export class InvocationRegistry {
   private readonly live = new Map<string, Entry>();
@@ -34,8 +40,8 @@ export class InvocationRegistry {
   constructor(private readonly graceMs = afterResponseGraceMs) {}
 
   /** Registers an invocation; call the returned function when its response has ended. */
-  begin(invocationId: string, egress: InvocationEgress): () => void {
-    this.live.set(invocationId, { ...egress, subrequests: 0 });
+  begin(invocationId: string, egress: InvocationEgress, logs?: LogSink): () => void {
+    this.live.set(invocationId, { ...egress, subrequests: 0, logs });
     let ids = this.byIsolate.get(egress.isolateId);
     if (!ids) this.byIsolate.set(egress.isolateId, (ids = new Set()));
     ids.add(invocationId);
@@ -61,6 +67,16 @@ export class InvocationRegistry {
     let newest: string | undefined;
     for (const id of ids) newest = id;
     return newest === undefined ? undefined : this.live.get(newest);
+  }
+
+  /**
+   * The log of `invocationId` when it runs (or ran, within the grace) in
+   * `isolateId`. Never another's: output names its invocation exactly, and
+   * an isolate can only write to its own invocations.
+   */
+  sinkFor(isolateId: string, invocationId: string): LogSink | undefined {
+    const entry = this.live.get(invocationId);
+    return entry?.isolateId === isolateId ? entry.logs : undefined;
   }
 
   /** Counts one outbound request; false when that would exceed the invocation's limit. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
+import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createAgentState } from "../server.js";
@@ -112,5 +113,56 @@ describe("Invoke handler: per-function concurrency", () => {
     await settle();
     expect(state.concurrency.inFlight("ten_1:fn_1")).toBe(0);
     expect(state.inFlight.count).toBe(0);
+  });
+});
+
+describe("Invoke handler: the function's output", () => {
+  const line = (message: string) => ({ unixMs: 1_700_000_000_000, level: "log", message });
+
+  it("sends what was written before the answer ended in the trailer, and later output as LateLogs on channel 0", async () => {
+    const { runtime, call, open } = setUp();
+    runtime.handle = async (request) => {
+      request.logs?.add([line("before the answer")], false);
+      return answer("ok");
+    };
+    open(4, 0);
+    await settle();
+    const trailer = call.written.find((f) => f.channel === 4 && f.frame?.$case === "trailer");
+    expect(trailer?.frame).toMatchObject({ $case: "trailer", value: { errorCode: "", logs: [line("before the answer")] } });
+
+    runtime.requests[0]?.logs?.add([line("from waitUntil")], false);
+    expect(call.written.at(-1)).toEqual({
+      channel: 0,
+      frame: { $case: "lateLogs", value: { invocationId: "inv_1", tenantId: "ten_1", functionId: "fn_1", logs: [line("from waitUntil")] } },
+    });
+  });
+
+  it("sends the output of a failed invocation with its error", async () => {
+    const { runtime, call, open } = setUp();
+    runtime.handle = async (request) => {
+      request.logs?.add([{ unixMs: 1, level: "exception", message: "Uncaught Error: boom" }], false);
+      throw new IsleError("function_error", "the function failed to handle the request");
+    };
+    open(5, 0);
+    await settle();
+    const trailer = call.written.find((f) => f.channel === 5)?.frame;
+    expect(trailer).toMatchObject({ $case: "trailer", value: { errorCode: "function_error", logs: [{ level: "exception", message: "Uncaught Error: boom" }] } });
+  });
+
+  it("sends the output as LateLogs when the caller gave up, since it will not read the trailer", async () => {
+    const { runtime, call, open } = setUp();
+    runtime.handle = (request) => {
+      request.logs?.add([line("written before the caller left")], false);
+      return untilAborted(request);
+    };
+    open(6, 0);
+    await settle();
+    call.frame(6, { $case: "cancel", value: { reason: "client gone" } });
+    await settle();
+    expect(call.written.find((f) => f.channel === 6)?.frame).toMatchObject({ $case: "trailer", value: { logs: [] } });
+    expect(call.written.find((f) => f.channel === 0)?.frame).toMatchObject({
+      $case: "lateLogs",
+      value: { invocationId: "inv_1", logs: [line("written before the caller left")] },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
-import type { agentV1 } from "@isle/proto";
+import { agentV1 } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
 import type { AgentMetrics } from "../metrics/agent-metrics.js";
@@ -25,7 +25,9 @@ export interface InvokeState {
  * on its own channel. Frames are routed to their channel; a channel that
  * ends sends its trailer; the stream's end or failure cancels what still runs.
  * A channel the agent will not run (draining, function at its concurrency
- * limit) is answered with a trailer alone, at once.
+ * limit) is answered with a trailer alone, at once. Output an invocation
+ * writes after its trailer goes on channel 0 as LateLogs, while the stream
+ * lasts.
  */
 export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState, logger: Logger, metrics?: AgentMetrics, tracing?: Tracing) {
   return function invoke(call: Call): void {
@@ -35,6 +37,7 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
     const sendOn = (channel: number) => (frame: agentV1.InvokeFrame["frame"]) => {
       if (!call.writableEnded && !call.destroyed) call.write({ channel, frame });
     };
+    const sendLate = (logs: agentV1.LateLogs) => sendOn(0)({ $case: "lateLogs", value: logs });
     const endIfIdle = () => {
       if (callerDone && channels.size === 0 && !call.writableEnded) call.end();
     };
@@ -46,14 +49,14 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
         return;
       }
       const refuse = (error: IsleError) =>
-        send({ $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message } });
+        send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: error.code, errorMessage: error.message }) });
       if (state.draining) return refuse(new IsleError("unavailable", "the agent is draining"));
       const maxConcurrency = head.limits?.maxConcurrency ?? 0;
       const releaseSlot = state.concurrency.tryAcquire(concurrencyKey(head), maxConcurrency);
       if (!releaseSlot) {
         return refuse(new IsleError("concurrency_limit", `the function already runs ${maxConcurrency} invocations at once on this node; retry shortly`));
       }
-      const entry = new ServerChannel(head, send, logger, state.quarantine, tracing);
+      const entry = new ServerChannel(head, send, logger, state.quarantine, tracing, sendLate);
       channels.set(channel, entry);
       state.inFlight.count++;
       // run() settles only once the invocation is over (answered, failed or
@@ -77,7 +80,7 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
         case "windowUpdate":
           return channels.get(channel)?.grant(frame.value.bytes);
         case "cancel":
-          return channels.get(channel)?.cancel(new IsleError("upstream_failed", "the caller cancelled"));
+          return channels.get(channel)?.callerCancelled();
         default:
           return;
       }

@@ -3,6 +3,7 @@ import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { defaultMaxSubrequests, type FunctionRuntime, type RuntimeRequest } from "../runtimes/runtime.js";
 import { parseEnvRef } from "../env-cache.js";
+import { InvocationLog } from "../logs/invocation-log.js";
 import type { Quarantine } from "../quarantine.js";
 import { declaredLength, declaredResponseLength, isOverCap, requestTooLarge, responseTooLarge } from "./body-caps.js";
 import { ChannelBody } from "./channel-body.js";
@@ -22,6 +23,10 @@ const fallbackDeadlineMs = 30_000;
  * (declared, or counted as it arrives) and a response body past
  * `maxResponseBytes` cancel the invocation like an abandoned one, so the
  * runtime stops it and the watchdog checks its process.
+ *
+ * The function's console output rides on the trailer; what it writes after
+ * the trailer (waitUntil work), and all of it when the caller gave up and
+ * will not read the trailer, goes to `sendLate` as LateLogs.
  */
 export class ServerChannel {
   private readonly abort = new AbortController();
@@ -30,8 +35,10 @@ export class ServerChannel {
   private readonly maxRequestBytes: number;
   private readonly maxResponseBytes: number;
   private closed = false;
+  private callerLeft = false;
   /** Present only when tracing is on. */
   private readonly spans: InvocationSpans | undefined;
+  private readonly log = new InvocationLog();
 
   constructor(
     private readonly head: agentV1.RequestHead,
@@ -39,6 +46,7 @@ export class ServerChannel {
     private readonly logger: Logger,
     private readonly quarantine: Quarantine,
     tracing?: Tracing,
+    private readonly sendLate?: (logs: agentV1.LateLogs) => void,
   ) {
     this.spans = tracing?.enabled ? new InvocationSpans(tracing.tracer, head, "workerd") : undefined;
     this.sendWindow = new SendWindow(head.initialWindow);
@@ -135,6 +143,12 @@ export class ServerChannel {
     this.sendWindow.fail(reason);
   }
 
+  /** The caller gave up on the invocation: it will not read the trailer. */
+  callerCancelled(): void {
+    this.callerLeft = true;
+    this.cancel(new IsleError("upstream_failed", "the caller cancelled"));
+  }
+
   /** Cancels with `reason` and returns it, to be thrown. */
   private stop(reason: IsleError): IsleError {
     this.cancel(reason);
@@ -177,6 +191,7 @@ export class ServerChannel {
         traceparent,
         tracestate,
       },
+      logs: this.log,
     };
   }
 
@@ -192,6 +207,16 @@ export class ServerChannel {
     if (this.closed) return;
     this.closed = true;
     this.spans?.end(error);
-    this.send({ $case: "trailer", value: { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "" } });
+    const fn = this.head.function;
+    const late =
+      this.sendLate &&
+      ((lines: agentV1.LogLine[]) =>
+        this.sendLate?.({ invocationId: this.head.invocationId, tenantId: fn?.tenantId ?? "", functionId: fn?.functionId ?? "", logs: lines }));
+    let logs = this.log.take(late);
+    if (this.callerLeft && late && logs.length > 0) {
+      late(logs);
+      logs = [];
+    }
+    this.send({ $case: "trailer", value: { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "", logs } });
   }
 }

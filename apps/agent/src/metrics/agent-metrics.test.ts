@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { CidrList } from "@isle/config";
 import { EgressPolicy } from "../egress/egress-policy.js";
@@ -17,11 +18,11 @@ describe("AgentMetrics", () => {
     const send = metrics.observe((frame) => sent.push(frame));
     send({ $case: "responseHead", value: { status: 200, headers: [], coldStart: true } });
     send({ $case: "body", value: Buffer.from("x") });
-    send({ $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } });
+    send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) });
     send({ $case: "responseHead", value: { status: 200, headers: [], coldStart: false } });
-    send({ $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } });
-    send({ $case: "trailer", value: { wallMs: 0, cpuMs: 0, errorCode: "concurrency_limit", errorMessage: "busy" } });
-    send({ $case: "trailer", value: { wallMs: 9, cpuMs: 0, errorCode: "memory_limit", errorMessage: "oom" } });
+    send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) });
+    send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: "concurrency_limit", errorMessage: "busy" }) });
+    send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 9, cpuMs: 0, errorCode: "memory_limit", errorMessage: "oom" }) });
     expect(sent).toHaveLength(7);
     const text = await metrics.scrape();
     expect(valueOf(text, 'isle_agent_invocations_total{status="ok"}')).toBe(2);

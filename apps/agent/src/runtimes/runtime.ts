@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { LogSink } from "../logs/invocation-log.js";
 
 /** One request for a function, as the agent hands it to a runtime. */
 export interface RuntimeRequest {
@@ -18,6 +19,8 @@ export interface RuntimeRequest {
   signal: AbortSignal;
   /** What the invocation's outbound requests carry and may do; defaults when absent. */
   egress?: RequestEgress;
+  /** Where the function's console output and uncaught exceptions go; dropped when absent. */
+  logs?: LogSink;
 }
 
 /** Subrequests an invocation may make when its request head carries no limits. */

@@ -16,6 +16,7 @@ import { testTarget } from "../test-support/targets.js";
 import type { AsyncPayload } from "./async-payload.js";
 import type { CallbackResult, CallbackSender } from "./callback-sender.js";
 import { AsyncDispatcher } from "./dispatcher.js";
+import { LogFeed, type LogBatch } from "../logs/log-feed.js";
 
 const target = testTarget();
 
@@ -34,14 +35,18 @@ const payload: AsyncPayload = {
   acceptedAtMs: 0,
 };
 
+/** What the fake function writes on each attempt, as its trailer would bring it. */
+const output: agentV1.LogLine[] = [];
+
 /** A function that answers what `answer` says, remembering each request head and body. */
 function fakeInvoker(answer: (head: agentV1.RequestHead) => Promise<Response> | Response) {
   const calls: Array<{ head: agentV1.RequestHead; body: string }> = [];
   const invoker: Invoker = {
-    async invoke(_agent, { head, body }) {
+    async invoke(_agent, { head, body, onLogs }) {
       let text = "";
       if (body) for await (const chunk of body) text += Buffer.from(chunk).toString();
       calls.push({ head, body: text });
+      if (output.length > 0) onLogs?.(output.map((line) => ({ ...line, message: `${line.message} (attempt ${head.attempt})` })));
       const response = await answer(head);
       return { response, coldStart: false, outcome: Promise.resolve({ errorCode: response.status >= 500 ? "function_error" : undefined, fault: undefined }) };
     },
@@ -50,7 +55,10 @@ function fakeInvoker(answer: (head: agentV1.RequestHead) => Promise<Response> | 
   return { invoker, calls };
 }
 
-function setup(answer: Parameters<typeof fakeInvoker>[0], options: { agents?: number; extendEveryMs?: number; resolve?: InvokeTarget | undefined } = {}) {
+function setup(
+  answer: Parameters<typeof fakeInvoker>[0],
+  options: { agents?: number; extendEveryMs?: number; resolve?: InvokeTarget | undefined; logFeed?: LogFeed } = {},
+) {
   const membership = new Membership();
   for (let i = 0; i < (options.agents ?? 1); i++) {
     membership.report({ agentId: `agent-${i}`, address: `agent-${i}:7443`, capacity: 10, inFlight: 0, draining: false, workerdReady: 2 } as never, {});
@@ -73,6 +81,7 @@ function setup(answer: Parameters<typeof fakeInvoker>[0], options: { agents?: nu
     logger,
     extendEveryMs: options.extendEveryMs ?? 10_000,
     agentWaitMs: 200,
+    ...(options.logFeed ? { logFeed: options.logFeed } : {}),
   });
   return { dispatcher, records, callbacks, calls };
 }
@@ -165,5 +174,32 @@ describe("AsyncDispatcher", () => {
     const after = d.extended;
     await new Promise((r) => setTimeout(r, 120));
     expect(d.extended).toBe(after);
+  });
+
+  it("keeps each attempt's output in the record it saves, and hands it to followers", async () => {
+    const feed = new LogFeed();
+    const batches: LogBatch[] = [];
+    feed.subscribe("ten_1", "fn_1", (batch) => batches.push(batch));
+    let status = 500;
+    const { dispatcher, records } = setup(() => new Response("x", { status }), { logFeed: feed });
+    output.push({ unixMs: Date.parse("2026-11-22T10:00:00Z"), level: "exception", message: "Uncaught Error: boom" });
+    try {
+      await dispatcher.handle(delivery(1));
+      status = 200;
+      await dispatcher.handle(delivery(2));
+    } finally {
+      output.length = 0;
+    }
+    const line = (attempt: number) => ({ at: "2026-11-22T10:00:00.000Z", level: "exception", message: `Uncaught Error: boom (attempt ${attempt})` });
+    expect(records.map((r) => [r.status, r.logs])).toEqual([
+      ["running", undefined],
+      ["retrying", [line(1)]],
+      ["running", undefined],
+      ["succeeded", [line(2)]],
+    ]);
+    expect(batches.map((b) => [b.invocationId, b.status, b.lines])).toEqual([
+      ["inv_1", "retrying", [line(1)]],
+      ["inv_1", "succeeded", [line(2)]],
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { NewInvocation } from "@isle/db";
+import type { InvocationLogLine, NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { Delivery, HandlerVerdict, InvocationQueue, QueueConsumer } from "@isle/queue";
 import type { Logger } from "@isle/telemetry";
@@ -7,7 +7,10 @@ import { signCallToken, type CallTokens } from "../invoke/call-token.js";
 import type { OutlierDetector } from "../invoke/outlier-detector.js";
 import { pickAgent } from "../invoke/placement.js";
 import type { Invoker } from "../invoke/sidecar-invoker.js";
+import type { agentV1 } from "@isle/proto";
 import type { TargetResolver } from "../invoke/target-resolver.js";
+import type { LogFeed } from "../logs/log-feed.js";
+import { recordLines } from "../logs/log-lines.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { buildRequestHead } from "../routes/invoke/request-head.js";
 import { chooseDeployment } from "../routes/invoke/traffic.js";
@@ -26,6 +29,8 @@ export interface DispatcherDeps {
   metrics: GatewayMetrics;
   callbacks: CallbackSender;
   logger: Logger;
+  /** Followers of live logs get each attempt's output from here. */
+  logFeed?: LogFeed;
   /** Deliveries run at once by this gateway. Default 16. */
   concurrency?: number;
   /** How often a running delivery's lease is extended; under the queue's visibility timeout. Default 10 s. */
@@ -48,6 +53,8 @@ interface AttemptResult {
   coldStart: boolean;
   agentId: string | null;
   retryAfterMs: number | undefined;
+  /** What the function wrote during the attempt (its trailer's lines). */
+  logs: InvocationLogLine[];
 }
 
 /**
@@ -55,7 +62,8 @@ interface AttemptResult {
  * placement, sidecar), one record per invocation id updated by each attempt. An answer below
  * 500 other than 429 settles the invocation (a function's 4xx is its answer, not a fault);
  * 5xx, 429, timeouts and "no agent" are retried with the queue's backoff and then
- * dead-lettered. The callback, when asked for, is sent once the outcome is settled.
+ * dead-lettered. The callback, when asked for, is sent once the outcome is settled. The
+ * record carries the output of its latest attempt.
  */
 export class AsyncDispatcher {
   private consumer: QueueConsumer | undefined;
@@ -130,7 +138,9 @@ export class AsyncDispatcher {
       errorCode: result.errorCode ?? null,
       startedAt: new Date(started),
       durationMs,
+      logs: result.logs,
     });
+    this.deps.logFeed?.publish({ tenantId: delivery.tenantId, functionId: delivery.functionId, invocationId: delivery.id, status, lines: result.logs });
     this.deps.metrics.invocation(target.tenantName, target.functionName, result.status, result.errorCode, result.coldStart, durationMs);
     if (payload.callbackUrl && (!retry || last)) {
       const { status: httpStatus, headers, body } = result;
@@ -153,14 +163,17 @@ export class AsyncDispatcher {
     started: number,
   ): Promise<AttemptResult> {
     const none = { headers: [], body: new Uint8Array(), coldStart: false, retryAfterMs: undefined };
+    // The trailer's lines arrive before the outcome or the failure settles.
+    let logs: InvocationLogLine[] = [];
+    const onLogs = (lines: agentV1.LogLine[]) => (logs = recordLines(lines));
     const agent = await this.waitForAgent(delivery.functionId);
-    if (!agent) return { ...none, status: 503, errorCode: "unavailable", agentId: null };
+    if (!agent) return { ...none, status: 503, errorCode: "unavailable", agentId: null, logs };
     head.callToken = signCallToken(this.deps.callTokens, head, tenantId, 1);
     await this.save({ ...base, deploymentId, agentId: agent.agentId, status: "running", startedAt: new Date(started) });
     const ticker = setInterval(() => void delivery.extend().catch(() => undefined), this.deps.extendEveryMs ?? 10_000);
     try {
       const body = payload.body === null ? null : once(Buffer.from(payload.body, "base64"));
-      const { response, coldStart, outcome } = await this.deps.invoker.invoke(agent, { head, body, onClientGone: () => undefined });
+      const { response, coldStart, outcome } = await this.deps.invoker.invoke(agent, { head, body, onClientGone: () => undefined, onLogs });
       const bytes = new Uint8Array(await response.arrayBuffer());
       const { errorCode } = await outcome;
       return {
@@ -171,10 +184,11 @@ export class AsyncDispatcher {
         coldStart,
         agentId: agent.agentId,
         retryAfterMs: retryAfterMs(response.headers.get("retry-after")),
+        logs,
       };
     } catch (err) {
       if (!(err instanceof IsleError)) throw err;
-      return { ...none, status: err.status, errorCode: err.code, agentId: agent.agentId };
+      return { ...none, status: err.status, errorCode: err.code, agentId: agent.agentId, logs };
     } finally {
       clearInterval(ticker);
     }

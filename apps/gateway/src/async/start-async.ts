@@ -8,6 +8,7 @@ import type { CallTokens } from "../invoke/call-token.js";
 import type { OutlierDetector } from "../invoke/outlier-detector.js";
 import type { Invoker } from "../invoke/sidecar-invoker.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
+import type { LogFeed } from "../logs/log-feed.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { CallbackSender } from "./callback-sender.js";
 import { AsyncDispatcher } from "./dispatcher.js";
@@ -22,6 +23,8 @@ export interface StartAsyncDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   callTokens: CallTokens;
+  /** Followers of live logs get each async attempt's output from here. */
+  logFeed?: LogFeed;
 }
 
 /**

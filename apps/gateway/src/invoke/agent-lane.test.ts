@@ -25,16 +25,16 @@ function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead
   return agentV1.RequestHead.fromPartial({ invocationId: "inv_1", method: "GET", path: "/", deadlineUnixMs: Date.now() + 30_000, initialWindow: 1024, ...overrides });
 }
 
-const ok = { $case: "trailer" as const, value: { wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" } };
+const ok = { $case: "trailer" as const, value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0 }) };
 const responseHead = { $case: "responseHead" as const, value: { status: 200, headers: [{ name: "x-a", value: "1" }], coldStart: true } };
 
-function setup() {
+function setup(onLateLogs?: (late: agentV1.LateLogs) => void) {
   const calls: FakeCall[] = [];
   const lane = new AgentLane(() => {
     const call = new FakeCall();
     calls.push(call);
     return call as never;
-  });
+  }, onLateLogs);
   return { lane, calls };
 }
 
@@ -85,7 +85,7 @@ describe("AgentLane", () => {
     const { lane, calls } = setup();
     const channel = lane.start(head(), null);
     const id = calls[0]!.written[0]!.channel;
-    calls[0]!.answer(id, { $case: "trailer", value: { wallMs: 1, cpuMs: 0, errorCode: "function_error", errorMessage: "threw" } });
+    calls[0]!.answer(id, { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "function_error", errorMessage: "threw" }) });
     await expect(channel.response).rejects.toMatchObject({ code: "function_error" });
   });
 
@@ -114,5 +114,31 @@ describe("AgentLane", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(bodyBytes()).toBe(4096);
     expect(call.written.at(-1)?.frame?.$case).toBe("endOfBody");
+  });
+
+  it("hands the trailer's output to the invocation before it settles, failed or not", async () => {
+    const { lane, calls } = setup();
+    const line = { unixMs: 1, level: "log", message: "a\nb" };
+    const seen: string[] = [];
+    const answered = lane.start(head(), null, (lines) => seen.push(`answered: ${lines.map((l) => l.message).join()}`));
+    const failed = lane.start(head(), null, (lines) => seen.push(`failed: ${lines.map((l) => l.message).join()}`));
+    const [first, second] = calls[0]!.written.map((f) => f.channel);
+    calls[0]!.answer(first!, responseHead);
+    calls[0]!.answer(first!, { $case: "trailer", value: agentV1.Trailer.fromPartial({ logs: [line] }) });
+    calls[0]!.answer(second!, { $case: "trailer", value: agentV1.Trailer.fromPartial({ errorCode: "function_error", logs: [line] }) });
+    expect(seen).toEqual(["answered: a\nb", "failed: a\nb"]);
+    await answered.closed;
+    await expect(failed.response).rejects.toMatchObject({ code: "function_error" });
+  });
+
+  it("hands output that came after an invocation ended (channel 0) to the lane's listener", () => {
+    const late: agentV1.LateLogs[] = [];
+    const { lane, calls } = setup((value) => late.push(value));
+    const channel = lane.start(head(), null);
+    const value = agentV1.LateLogs.fromPartial({ invocationId: "inv_1", tenantId: "ten_1", functionId: "fn_1", logs: [{ unixMs: 1, level: "log", message: "late" }] });
+    calls[0]!.answer(0, { $case: "lateLogs", value });
+    expect(late).toEqual([value]);
+    expect(lane.openChannels).toBe(1);
+    void channel;
   });
 });

@@ -22,20 +22,25 @@ export function statusToError(err: Partial<grpc.ServiceError>): IsleError {
  * One long-lived Agent.Invoke stream to one sidecar, carrying many
  * invocations on numbered channels. Opened on first use and again after it
  * breaks; when it breaks, every invocation on it fails at once (none hangs).
+ * Output that invocations wrote after their trailer comes on channel 0 and
+ * goes to `onLateLogs`.
  */
 export class AgentLane {
   private call: Call | undefined;
   private readonly channels = new Map<number, ClientChannel>();
   private nextChannel = 1;
 
-  constructor(private readonly openCall: () => Call) {}
+  constructor(
+    private readonly openCall: () => Call,
+    private readonly onLateLogs?: (late: agentV1.LateLogs) => void,
+  ) {}
 
   get openChannels(): number {
     return this.channels.size;
   }
 
-  /** Starts an invocation; its `response` settles at the head or on failure. */
-  start(head: agentV1.RequestHead, body: AsyncIterable<Uint8Array> | null): ClientChannel {
+  /** Starts an invocation; its `response` settles at the head or on failure; `onLogs` gets the output its trailer carries. */
+  start(head: agentV1.RequestHead, body: AsyncIterable<Uint8Array> | null, onLogs?: (lines: agentV1.LogLine[]) => void): ClientChannel {
     const call = this.ensureCall();
     const id = this.nextChannel;
     this.nextChannel = this.nextChannel >= 0xffff_ffff ? 1 : this.nextChannel + 1;
@@ -45,6 +50,7 @@ export class AgentLane {
         if (this.call === call && !call.writableEnded) call.write({ channel: id, frame });
       },
       () => this.channels.delete(id),
+      onLogs,
     );
     this.channels.set(id, channel);
     void channel.start(body);
@@ -59,7 +65,10 @@ export class AgentLane {
     if (this.call) return this.call;
     const call = this.openCall();
     this.call = call;
-    call.on("data", ({ channel, frame }: agentV1.InvokeFrame) => this.channels.get(channel)?.receive(frame));
+    call.on("data", ({ channel, frame }: agentV1.InvokeFrame) => {
+      if (frame?.$case === "lateLogs") this.onLateLogs?.(frame.value);
+      else this.channels.get(channel)?.receive(frame);
+    });
     call.on("error", (err: grpc.ServiceError) => this.fail(call, nodeFault(statusToError(err))));
     call.on("end", () => this.fail(call, nodeFault(new IsleError("upstream_failed", "the node closed the invoke stream"))));
     return call;

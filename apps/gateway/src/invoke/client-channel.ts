@@ -50,6 +50,8 @@ export class ClientChannel {
     private readonly head: agentV1.RequestHead,
     private readonly send: (frame: Frame) => void,
     private readonly onClose: () => void,
+    /** Told the function's output when the trailer brings it, before the invocation settles. */
+    private readonly onLogs?: (lines: agentV1.LogLine[]) => void,
   ) {
     this.response = new Promise((resolve, reject) => {
       this.resolveHead = resolve;
@@ -101,7 +103,8 @@ export class ClientChannel {
       case "windowUpdate":
         return this.sendWindow.grant(frame.value.bytes);
       case "trailer": {
-        const { errorCode, errorMessage } = frame.value;
+        const { errorCode, errorMessage, logs } = frame.value;
+        if (!this.done && logs.length > 0) this.onLogs?.(logs);
         if (errorCode) {
           this.fail(new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed"), true);
         } else if (!this.headSeen) {

@@ -16,6 +16,8 @@ export interface InvokeSpec {
   body: AsyncIterable<Uint8Array> | null;
   /** Registers a callback for the client disconnecting before the answer. */
   onClientGone(callback: () => void): void;
+  /** Told the function's output when the invocation ends with it, before `outcome` (or the failure) settles. */
+  onLogs?(lines: agentV1.LogLine[]): void;
 }
 
 /** A started invocation: its answer at the head, and how it ended once it has. */
@@ -61,6 +63,8 @@ export class SidecarInvoker implements Invoker {
     tls: GatewayTls,
     /** Told how each invocation ended, so failing nodes are ejected (see placement.ts). */
     private readonly outliers?: OutlierDetector,
+    /** Told the output invocations write after they ended (waitUntil work), as agents send it. */
+    private readonly onLateLogs?: (late: agentV1.LateLogs) => void,
   ) {
     // Only a sidecar may receive invocations (and their context keys), not another part holding a platform certificate.
     this.credentials = grpc.credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), {
@@ -69,10 +73,10 @@ export class SidecarInvoker implements Invoker {
     this.signingKey = createPrivateKey(tls.keyPem);
   }
 
-  async invoke(agent: AgentMember, { head, body, onClientGone }: InvokeSpec): Promise<Invocation> {
+  async invoke(agent: AgentMember, { head, body, onClientGone, onLogs }: InvokeSpec): Promise<Invocation> {
     const { lane, contextKey } = this.lane(agent.address);
     head.contextSignature = contextMac(contextKey, head);
-    const channel = lane.start(head, body);
+    const channel = lane.start(head, body, onLogs);
     agent.localInFlight++;
     const timer = setTimeout(
       // The agent answers at the deadline itself; silence past the grace is the node's fault.
@@ -109,7 +113,7 @@ export class SidecarInvoker implements Invoker {
         metadata.set(contextKeyMetadata.signature, signature);
         return metadata;
       };
-      entry = { client, lane: new AgentLane(() => client.invoke(streamMetadata())), contextKey: createSecretKey(key) };
+      entry = { client, lane: new AgentLane(() => client.invoke(streamMetadata()), this.onLateLogs), contextKey: createSecretKey(key) };
       this.lanes.set(address, entry);
     }
     return entry;

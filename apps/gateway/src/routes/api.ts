@@ -6,6 +6,7 @@ import type { InvocationQueue } from "@isle/queue";
 import type { ZodError } from "zod";
 import type { GatewayEnv } from "../env.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
+import type { LogFeed } from "../logs/log-feed.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { DeployLimits } from "./deployments/create.js";
 
@@ -21,6 +22,8 @@ export interface ApiDeps {
   limits: DeployLimits;
   /** The async invocation queue (its dead letters); routes that need it answer 503 without. */
   queue?: InvocationQueue | undefined;
+  /** Each recorded invocation's lines, for followers of live logs. */
+  logFeed: LogFeed;
 }
 
 /**

@@ -7,6 +7,7 @@ import * as openApiDocument from "./docs/openapi-document.js";
 import * as deleteFunction from "./functions/delete.js";
 import * as getFunction from "./functions/get.js";
 import * as listFunctions from "./functions/list.js";
+import * as functionLogs from "./functions/logs.js";
 import * as putFunction from "./functions/put.js";
 import * as listDeadLetters from "./invocations/dead-letters.js";
 import * as getInvocation from "./invocations/get.js";
@@ -53,6 +54,7 @@ export const operations = [
   getInvocation,
   listDeadLetters,
   retryInvocation,
+  functionLogs,
 ] as const;
 
 /** Registers the /v1 management API and its OpenAPI document on the app. */

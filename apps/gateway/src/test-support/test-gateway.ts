@@ -11,6 +11,7 @@ import { createApp, type AppDeps } from "../app.js";
 import { ApiKeyVerifier } from "../auth/api-keys.js";
 import { Membership } from "../control/membership.js";
 import { InvocationRecorder } from "../invoke/invocation-recorder.js";
+import { LogFeed } from "../logs/log-feed.js";
 import { OutlierDetector } from "../invoke/outlier-detector.js";
 import { CachedTargetResolver, resolveTarget } from "../invoke/target-resolver.js";
 import { CallTokens } from "../invoke/call-token.js";
@@ -34,6 +35,8 @@ export interface TestGateway {
   membership: Membership;
   /** Every line the gateway logged, raw JSON. */
   logs: string[];
+  /** Records nothing (no database writes); its feed is what log followers read. */
+  recorder: InvocationRecorder;
   /** Sends a request with `credential` as Bearer (none when undefined). */
   request(path: string, init?: RequestInit & { json?: unknown }, credential?: string): Promise<Response>;
   operator(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
@@ -55,6 +58,8 @@ export async function startTestGateway(
     rateDefaults?: RateDefaults;
     /** Async routes over this queue; default: a table queue on the test's database. */
     async?: (database: Database) => AppDeps["async"];
+    /** Keep-alive period of log followers. */
+    logHeartbeatMs?: number;
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
@@ -75,6 +80,9 @@ export async function startTestGateway(
     saveRecord: (row) => saveInvocation(db, row),
     callbackAllow: CidrList.parse(""),
   };
+  const recorder = new InvocationRecorder(async () => undefined, logger, {
+    feed: new LogFeed(logger, { heartbeatMs: options.logHeartbeatMs }),
+  });
   const app = createApp({
     db,
     resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
@@ -83,7 +91,7 @@ export async function startTestGateway(
       invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined, fault: undefined }) }),
       close: () => undefined,
     },
-    recorder: new InvocationRecorder(async () => undefined, logger),
+    recorder,
     domain: undefined,
     readiness: { database: async () => undefined, healthyAgents: () => 0 },
     adminToken: operatorToken,
@@ -113,6 +121,7 @@ export async function startTestGateway(
 
   return {
     app,
+    recorder,
     database,
     secretBox,
     membership,

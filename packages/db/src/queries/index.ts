@@ -35,6 +35,15 @@ export {
   listFunctionSecrets,
   type SecretSummary,
 } from "./secrets.js";
-export { listInvocations, findInvocation, type InvocationCursor, type InvocationFilter } from "./invocations.js";
-export { recordInvocations } from "./record-invocations.js";
+export {
+  listInvocations,
+  listInvocationLogs,
+  findInvocation,
+  type InvocationCursor,
+  type InvocationFilter,
+  type InvocationLogsFilter,
+  type InvocationOutput,
+  type InvocationSummary,
+} from "./invocations.js";
+export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { invocations, type Invocation } from "../schema/invocations.js";
 
@@ -16,31 +16,86 @@ export interface InvocationFilter {
   limit: number;
 }
 
+/** A record as lists carry it: everything but its logs (up to 64 KiB each). */
+export type InvocationSummary = Omit<Invocation, "logs">;
+
+const { logs: _logs, ...summaryColumns } = getTableColumns(invocations);
+
 /**
- * The tenant's invocation records, newest first, keyset-paginated on (started_at, id) so a
- * page stays correct while new records arrive. Returns one page and the cursor of the next
- * (undefined on the last page).
+ * The tenant's invocation records without their logs, newest first, keyset-paginated on
+ * (started_at, id) so a page stays correct while new records arrive. Returns one page and
+ * the cursor of the next (undefined on the last page).
  */
 export async function listInvocations(
   db: IsleDb,
   tenantId: string,
   filter: InvocationFilter,
-): Promise<{ items: Invocation[]; next: InvocationCursor | undefined }> {
+): Promise<{ items: InvocationSummary[]; next: InvocationCursor | undefined }> {
   const where: SQL[] = [eq(invocations.tenantId, tenantId)];
   if (filter.functionId !== undefined) where.push(eq(invocations.functionId, filter.functionId));
   if (filter.status !== undefined) where.push(eq(invocations.status, filter.status));
-  if (filter.after) {
-    const { startedAt, id } = filter.after;
-    where.push(or(lt(invocations.startedAt, startedAt), and(eq(invocations.startedAt, startedAt), lt(invocations.id, id)))!);
-  }
+  if (filter.after) where.push(olderThan(filter.after));
   const limit = Math.max(1, Math.min(500, filter.limit));
-  // One more than asked tells whether another page exists without a count.
   const rows = await db
-    .select()
+    .select(summaryColumns)
     .from(invocations)
     .where(and(...where))
     .orderBy(desc(invocations.startedAt), desc(invocations.id))
     .limit(limit + 1);
+  return pageOf(rows, limit);
+}
+
+/** What a page of a function's output holds: each invocation's lines, newest invocation first. */
+export interface InvocationLogsFilter {
+  status?: string | undefined;
+  /** Only invocations with a line whose message contains this, case-insensitively. */
+  search?: string | undefined;
+  after?: InvocationCursor | undefined;
+  /** Invocations per page, 1–100. */
+  limit: number;
+}
+
+/** One invocation's output, as a page of a function's logs carries it. */
+export type InvocationOutput = Pick<Invocation, "id" | "status" | "startedAt" | "logs">;
+
+/**
+ * The output of one function of the tenant: its invocations that have any
+ * (and, with `search`, a matching line), newest first, keyset-paginated on
+ * (started_at, id) like {@link listInvocations}. The caller picks the
+ * matching lines out of each.
+ */
+export async function listInvocationLogs(
+  db: IsleDb,
+  tenantId: string,
+  functionId: string,
+  filter: InvocationLogsFilter,
+): Promise<{ items: InvocationOutput[]; next: InvocationCursor | undefined }> {
+  const where: SQL[] = [eq(invocations.tenantId, tenantId), eq(invocations.functionId, functionId), sql`jsonb_array_length(${invocations.logs}) > 0`];
+  if (filter.status !== undefined) where.push(eq(invocations.status, filter.status));
+  if (filter.search !== undefined && filter.search !== "") {
+    // strpos, not LIKE: the search text is matched as it is, % and _ included.
+    where.push(
+      sql`exists (select 1 from jsonb_array_elements(${invocations.logs}) as line where strpos(lower(line->>'message'), lower(${filter.search})) > 0)`,
+    );
+  }
+  if (filter.after) where.push(olderThan(filter.after));
+  const limit = Math.max(1, Math.min(100, filter.limit));
+  const rows = await db
+    .select({ id: invocations.id, status: invocations.status, startedAt: invocations.startedAt, logs: invocations.logs })
+    .from(invocations)
+    .where(and(...where))
+    .orderBy(desc(invocations.startedAt), desc(invocations.id))
+    .limit(limit + 1);
+  return pageOf(rows, limit);
+}
+
+/** Records after `cursor` in the newest-first order. */
+function olderThan({ startedAt, id }: InvocationCursor): SQL {
+  return or(lt(invocations.startedAt, startedAt), and(eq(invocations.startedAt, startedAt), lt(invocations.id, id)))!;
+}
+
+/** A page from rows read one past `limit` (which tells whether another page exists without a count). */
+function pageOf<T extends InvocationCursor>(rows: T[], limit: number): { items: T[]; next: InvocationCursor | undefined } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, next: rows.length > limit && last ? { startedAt: last.startedAt, id: last.id } : undefined };

@@ -131,6 +131,9 @@ describe.each(drivers)("management queries (%s)", (driver) => {
     expect(seen).toEqual(["inv_06", "inv_05", "inv_04", "inv_03", "inv_02", "inv_01", "inv_00"]);
     expect((await listInvocations(db, t.id, { limit: 10, functionId: "fn_odd" })).items.map((r) => r.id)).toEqual(["inv_05", "inv_03", "inv_01"]);
     expect((await listInvocations(db, t.id, { limit: 10, status: "error" })).items.map((r) => r.id)).toEqual(["inv_03"]);
+    // Lists stay light: a record's logs (up to 64 KiB) come only with the record itself.
+    expect((await listInvocations(db, t.id, { limit: 1 })).items[0]).not.toHaveProperty("logs");
+    expect(await findInvocation(db, t.id, "inv_00")).toHaveProperty("logs", []);
     expect(await findInvocation(db, t.id, "inv_foreign")).toBeUndefined();
     expect((await findInvocation(db, other.id, "inv_foreign"))?.tenantId).toBe(other.id);
   });

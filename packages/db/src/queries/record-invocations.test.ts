@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant } from "./tenants.js";
 import { findInvocation } from "./invocations.js";
-import { recordInvocations } from "./record-invocations.js";
+import { appendInvocationLogs, recordInvocations } from "./record-invocations.js";
 import { saveInvocation } from "./save-invocation.js";
 import { openDatabase, type Database } from "../client.js";
 import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
@@ -61,5 +61,43 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
     await saveInvocation(database.db, { ...base, status: "running", attempt: 1 });
     await saveInvocation(database.db, { ...base, status: "queued", attempt: 0 });
     expect(await read()).toMatchObject({ status: "succeeded", attempt: 2, httpStatus: 200 });
+  });
+
+  it("saveInvocation keeps the output of the attempt the row describes, and lines appended during it", async () => {
+    const tenant = await createTenant(database.db, "async-logs");
+    const base = { id: "inv_ql", tenantId: tenant.id, functionId: "fn_1", mode: "async" as const, trigger: "queue", startedAt: new Date() };
+    const at = new Date().toISOString();
+    const line = (message: string) => ({ at, level: "log", message });
+    const logs = async () => (await findInvocation(database.db, tenant.id, "inv_ql"))?.logs.map((l) => l.message);
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 1 });
+    await saveInvocation(database.db, { ...base, status: "retrying", attempt: 1, logs: [line("attempt 1")] });
+    await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_ql", lines: [line("attempt 1, waitUntil")] }]);
+    expect(await logs()).toEqual(["attempt 1", "attempt 1, waitUntil"]);
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 2 });
+    expect(await logs()).toEqual([]);
+    // waitUntil output that overtook its attempt's end stays, after the trailer's lines.
+    await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_ql", lines: [line("attempt 2, waitUntil")] }]);
+    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, logs: [line("attempt 2")] });
+    expect(await logs()).toEqual(["attempt 2", "attempt 2, waitUntil"]);
+  });
+
+  it("stores hostile output as one line each, as written, and appends later lines to the record of the same tenant only", async () => {
+    const tenant = await createTenant(database.db, "logs-a");
+    const other = await createTenant(database.db, "logs-b");
+    const startedAt = new Date("2026-11-22T01:02:03.456Z");
+    const at = startedAt.toISOString();
+    const hostile = 'one\ntwo\r\n\u001b[31mred\u001b[0m {"level":"error","tenant":"logs-b"} \\u0000 😀';
+    await recordInvocations(database.db, [
+      { id: "inv_logs", tenantId: tenant.id, functionId: "fn_1", mode: "sync", status: "failed", startedAt, logs: [{ at, level: "log", message: hostile }] },
+    ]);
+    expect((await findInvocation(database.db, tenant.id, "inv_logs"))?.logs).toEqual([{ at, level: "log", message: hostile }]);
+
+    const late = [{ at, level: "exception", message: "Uncaught Error: late\n    at x.js:1:1" }];
+    // The right id under the wrong tenant changes nothing; the right pair appends.
+    expect(await appendInvocationLogs(database.db, [{ tenantId: other.id, id: "inv_logs", lines: late }])).toEqual([]);
+    expect(await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_logs", lines: late }, { tenantId: tenant.id, id: "inv_none", lines: late }])).toEqual([
+      { tenantId: tenant.id, id: "inv_logs", functionId: "fn_1", status: "failed" },
+    ]);
+    expect((await findInvocation(database.db, tenant.id, "inv_logs"))?.logs).toEqual([{ at, level: "log", message: hostile }, ...late]);
   });
 });

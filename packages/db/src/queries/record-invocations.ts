@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
-import type { NewInvocation } from "../schema/invocations.js";
+import type { InvocationLogLine, NewInvocation } from "../schema/invocations.js";
 
-/** Columns a record sets; the rest (logs) take their defaults. */
+/** Columns a record sets. */
 const columns = [
   "id",
   "tenant_id",
@@ -18,6 +18,7 @@ const columns = [
   "error_code",
   "started_at",
   "duration_ms",
+  "logs",
 ] as const;
 
 /**
@@ -45,10 +46,45 @@ export async function recordInvocations(db: IsleDb, rows: NewInvocation[]): Prom
       error_code: r.errorCode ?? null,
       started_at: r.startedAt.toISOString(),
       duration_ms: r.durationMs ?? null,
+      logs: r.logs ?? [],
     })),
   );
   const list = sql.raw(columns.join(", "));
   await db.execute(
     sql`insert into invocations (${list}) select ${list} from json_populate_recordset(null::invocations, ${json}::json) on conflict (id) do nothing`,
   );
+}
+
+/** Lines to add to the end of one record's logs. */
+export interface LogAppend {
+  tenantId: string;
+  id: string;
+  lines: InvocationLogLine[];
+}
+
+/** A record whose logs grew, as its followers need to see the new lines. */
+export interface AppendedRecord {
+  tenantId: string;
+  id: string;
+  functionId: string;
+  status: string;
+}
+
+/**
+ * Appends lines to records already written (output of `waitUntil` work that
+ * came after the record), one statement for the lot. A line only ever joins
+ * the record of the tenant it came with: the update matches id and tenant.
+ * Returns the records it changed; ids must be distinct.
+ */
+export async function appendInvocationLogs(db: IsleDb, appends: LogAppend[]): Promise<AppendedRecord[]> {
+  if (appends.length === 0) return [];
+  const json = JSON.stringify(appends.map((a) => ({ id: a.id, tenant_id: a.tenantId, lines: a.lines })));
+  // Both drivers answer a raw statement with `{ rows }` (node-postgres' QueryResult, PGlite's Results).
+  const result = (await db.execute(
+    sql`update invocations as i set logs = i.logs || u.lines
+        from json_to_recordset(${json}::json) as u(id text, tenant_id text, lines jsonb)
+        where i.id = u.id and i.tenant_id = u.tenant_id
+        returning i.id, i.tenant_id, i.function_id, i.status`,
+  )) as unknown as { rows: Array<{ id: string; tenant_id: string; function_id: string; status: string }> };
+  return result.rows.map((r) => ({ tenantId: r.tenant_id, id: r.id, functionId: r.function_id, status: r.status }));
 }

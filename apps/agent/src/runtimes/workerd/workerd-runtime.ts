@@ -147,6 +147,7 @@ export class WorkerdRuntime implements FunctionRuntime {
       artifacts,
       env: this.options.env,
       egress: new EgressPolicy({ ...egress, registry: this.invocations }),
+      logs: this.invocations,
       logger: this.logger,
     });
     const command = this.command();
@@ -207,7 +208,7 @@ export class WorkerdRuntime implements FunctionRuntime {
       callToken: request.egress?.callToken ?? "",
       traceparent: request.egress?.traceparent ?? "",
       tracestate: request.egress?.tracestate ?? "",
-    });
+    }, request.logs);
     return this.invokeWithRetry(first, request).then(
       (response) => {
         response.body.once("close", ended);

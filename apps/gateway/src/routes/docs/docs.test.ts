@@ -31,12 +31,15 @@ describe("API documentation", () => {
       ["/v1/tenants/{tenant}/functions/{function}/secrets/{name}", "delete"],
       ["/v1/tenants/{tenant}/invocations", "get"],
       ["/v1/tenants/{tenant}/invocations/{id}", "get"],
+      ["/v1/tenants/{tenant}/functions/{function}/logs", "get"],
     ] as const) {
       const op = doc.paths[path]?.[method];
       expect(op, `${method} ${path}`).toBeDefined();
       expect(op?.security).toBeDefined();
       expect(op?.responses["401"]).toBeDefined();
     }
+    const logs = doc.paths["/v1/tenants/{tenant}/functions/{function}/logs"]?.get?.responses["200"] as { content: Record<string, unknown> };
+    expect(Object.keys(logs.content).sort()).toEqual(["application/json", "text/event-stream"]);
   });
 
   it("serves the reference page and its viewer from local files, no CDN", async () => {

@@ -25,7 +25,7 @@ export function register(app: ApiApp): void {
       title: "Isle management API",
       version: "1",
       description:
-        "Tenants, API keys, functions, secrets, deployments, traffic splits and invocation records. Errors are " +
+        "Tenants, API keys, functions, secrets, deployments, traffic splits, invocation records and live logs. Errors are " +
         "`{ error: { code, message, requestId } }`.",
     },
   });

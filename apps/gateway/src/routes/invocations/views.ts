@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { Invocation, InvocationCursor } from "@isle/db";
+import type { InvocationCursor, InvocationSummary } from "@isle/db";
 import { IsleError } from "@isle/errors";
 
 export const invocationSchema = z
@@ -23,7 +23,7 @@ export const invocationSchema = z
 export const logLineSchema = z.object({ at: z.string(), level: z.string(), message: z.string() });
 
 /** An invocation record as listed (without its logs, which can be long). */
-export function invocationView(r: Invocation) {
+export function invocationView(r: InvocationSummary) {
   return {
     id: r.id,
     functionId: r.functionId,

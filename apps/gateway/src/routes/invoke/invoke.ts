@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { IsleError } from "@isle/errors";
+import type { agentV1 } from "@isle/proto";
 import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import type { ApiKeyVerifier } from "../../auth/api-keys.js";
 import type { Membership } from "../../control/membership.js";
@@ -15,6 +16,8 @@ import type { GatewayMetrics } from "../../metrics/gateway-metrics.js";
 import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.js";
 import type { RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
 import type { RateLimiter } from "../../rate-limit/rate-limiter.js";
+import type { InvocationLogLine } from "@isle/db";
+import { recordLines } from "../../logs/log-lines.js";
 import { parseFunctionHost } from "./host-route.js";
 import { incomingParts } from "./incoming.js";
 import { admitInvoke } from "./admit.js";
@@ -83,8 +86,11 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const started = Date.now();
     const chosen = chooseDeployment(target, Math.random());
     span?.describe({ trigger: "http", invocationId, functionName: target.functionName, deploymentId: chosen.deploymentId, tenantName: target.tenantName });
+    // The function's output, from the trailer; it arrives before the outcome or the failure settles.
+    let logs: InvocationLogLine[] = [];
+    const onLogs = (lines: agentV1.LogLine[]) => (logs = recordLines(lines));
     const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) => {
-      const entry = invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId);
+      const entry = { ...invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId), logs };
       recorder.record(entry);
       metrics.invocation(tenantName, functionName, httpStatus, errorCode, coldStart, entry.durationMs);
     };
@@ -116,7 +122,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     }
     head.callToken = signCallToken(callTokens, head, target.tenantId, callDepth + 1);
     try {
-      const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone });
+      const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone, onLogs });
       void outcome.then(({ errorCode }) => {
         record(response.status, errorCode, coldStart, agent.agentId);
         span?.end(response.status, errorCode, coldStart);

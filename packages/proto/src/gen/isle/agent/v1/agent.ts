@@ -126,6 +126,43 @@ export interface Trailer {
   /** Empty when the function answered; an Isle error code otherwise. */
   errorCode: string;
   errorMessage: string;
+  /**
+   * What the function wrote until its response ended, oldest first, within
+   * the agent's bounds for one invocation (200 lines, 64 KiB of messages,
+   * 8 KiB a message; past them one "truncated" line ends the output).
+   */
+  logs: LogLine[];
+}
+
+/** One line of a function's output. */
+export interface LogLine {
+  /** When it was written, milliseconds since the Unix epoch. */
+  unixMs: number;
+  /**
+   * "log", "info", "warn", "error", "debug" (the console method); "exception"
+   * for an uncaught exception or rejected promise, message and stack;
+   * "truncated" for the line that says later output was dropped.
+   */
+  level: string;
+  /**
+   * As written: newlines, escape sequences and all. One line, however many
+   * lines of text it holds.
+   */
+  message: string;
+}
+
+/**
+ * Output of an invocation whose trailer has gone: work the function left
+ * running with waitUntil, within the agent's grace after the response (30 s).
+ * It counts against the same bounds as the trailer's lines. Sent on channel 0,
+ * which no invocation uses: the invocation's own channel is closed by then.
+ */
+export interface LateLogs {
+  invocationId: string;
+  /** The invocation's tenant and function, as its request head named them. */
+  tenantId: string;
+  functionId: string;
+  logs: LogLine[];
 }
 
 /**
@@ -156,6 +193,9 @@ export interface InvokeFrame {
     /** The caller gave up on this invocation (client gone, deadline passed). */
     { $case: "cancel"; value: Cancel }
     | { $case: "windowUpdate"; value: WindowUpdate }
+    | //
+    /** Agent to caller only, on channel 0. */
+    { $case: "lateLogs"; value: LateLogs }
     | undefined;
 }
 
@@ -1215,7 +1255,7 @@ export const ResponseHead: MessageFns<ResponseHead> = {
 };
 
 function createBaseTrailer(): Trailer {
-  return { wallMs: 0, cpuMs: 0, errorCode: "", errorMessage: "" };
+  return { wallMs: 0, cpuMs: 0, errorCode: "", errorMessage: "", logs: [] };
 }
 
 export const Trailer: MessageFns<Trailer> = {
@@ -1231,6 +1271,9 @@ export const Trailer: MessageFns<Trailer> = {
     }
     if (message.errorMessage !== "") {
       writer.uint32(34).string(message.errorMessage);
+    }
+    for (const v of message.logs) {
+      LogLine.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1280,6 +1323,14 @@ export const Trailer: MessageFns<Trailer> = {
             message.errorMessage = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.logs.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1314,6 +1365,9 @@ export const Trailer: MessageFns<Trailer> = {
         : isSet(object.error_message)
         ? globalThis.String(object.error_message)
         : "",
+      logs: globalThis.Array.isArray(object?.logs)
+        ? object.logs.map((e: any) => LogLine.fromJSON(e))
+        : [],
     };
   },
 
@@ -1331,6 +1385,9 @@ export const Trailer: MessageFns<Trailer> = {
     if (message.errorMessage !== "") {
       obj.errorMessage = message.errorMessage;
     }
+    if (message.logs?.length) {
+      obj.logs = message.logs.map((e) => LogLine.toJSON(e));
+    }
     return obj;
   },
 
@@ -1343,6 +1400,241 @@ export const Trailer: MessageFns<Trailer> = {
     message.cpuMs = object.cpuMs ?? 0;
     message.errorCode = object.errorCode ?? "";
     message.errorMessage = object.errorMessage ?? "";
+    message.logs = object.logs?.map((e) => LogLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLogLine(): LogLine {
+  return { unixMs: 0, level: "", message: "" };
+}
+
+export const LogLine: MessageFns<LogLine> = {
+  encode(message: LogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unixMs !== 0) {
+      writer.uint32(8).int64(message.unixMs);
+    }
+    if (message.level !== "") {
+      writer.uint32(18).string(message.level);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.unixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogLine {
+    return {
+      unixMs: isSet(object.unixMs)
+        ? globalThis.Number(object.unixMs)
+        : isSet(object.unix_ms)
+        ? globalThis.Number(object.unix_ms)
+        : 0,
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: LogLine): unknown {
+    const obj: any = {};
+    if (message.unixMs !== 0) {
+      obj.unixMs = Math.round(message.unixMs);
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogLine>, I>>(base?: I): LogLine {
+    return LogLine.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogLine>, I>>(object: I): LogLine {
+    const message = createBaseLogLine();
+    message.unixMs = object.unixMs ?? 0;
+    message.level = object.level ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseLateLogs(): LateLogs {
+  return { invocationId: "", tenantId: "", functionId: "", logs: [] };
+}
+
+export const LateLogs: MessageFns<LateLogs> = {
+  encode(message: LateLogs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.invocationId !== "") {
+      writer.uint32(10).string(message.invocationId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.functionId !== "") {
+      writer.uint32(26).string(message.functionId);
+    }
+    for (const v of message.logs) {
+      LogLine.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LateLogs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLateLogs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invocationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.functionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.logs.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LateLogs {
+    return {
+      invocationId: isSet(object.invocationId)
+        ? globalThis.String(object.invocationId)
+        : isSet(object.invocation_id)
+        ? globalThis.String(object.invocation_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      functionId: isSet(object.functionId)
+        ? globalThis.String(object.functionId)
+        : isSet(object.function_id)
+        ? globalThis.String(object.function_id)
+        : "",
+      logs: globalThis.Array.isArray(object?.logs) ? object.logs.map((e: any) => LogLine.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LateLogs): unknown {
+    const obj: any = {};
+    if (message.invocationId !== "") {
+      obj.invocationId = message.invocationId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.functionId !== "") {
+      obj.functionId = message.functionId;
+    }
+    if (message.logs?.length) {
+      obj.logs = message.logs.map((e) => LogLine.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LateLogs>, I>>(base?: I): LateLogs {
+    return LateLogs.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LateLogs>, I>>(object: I): LateLogs {
+    const message = createBaseLateLogs();
+    message.invocationId = object.invocationId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.functionId = object.functionId ?? "";
+    message.logs = object.logs?.map((e) => LogLine.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1377,6 +1669,9 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
         break;
       case "windowUpdate":
         WindowUpdate.encode(message.frame.value, writer.uint32(58).fork()).join();
+        break;
+      case "lateLogs":
+        LateLogs.encode(message.frame.value, writer.uint32(66).fork()).join();
         break;
     }
     return writer;
@@ -1459,6 +1754,14 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
             message.frame = { $case: "windowUpdate", value: WindowUpdate.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.frame = { $case: "lateLogs", value: LateLogs.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1496,6 +1799,10 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
         ? { $case: "windowUpdate", value: WindowUpdate.fromJSON(object.windowUpdate) }
         : isSet(object.window_update)
         ? { $case: "windowUpdate", value: WindowUpdate.fromJSON(object.window_update) }
+        : isSet(object.lateLogs)
+        ? { $case: "lateLogs", value: LateLogs.fromJSON(object.lateLogs) }
+        : isSet(object.late_logs)
+        ? { $case: "lateLogs", value: LateLogs.fromJSON(object.late_logs) }
         : undefined,
     };
   },
@@ -1519,6 +1826,8 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
       obj.cancel = Cancel.toJSON(message.frame.value);
     } else if (message.frame?.$case === "windowUpdate") {
       obj.windowUpdate = WindowUpdate.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "lateLogs") {
+      obj.lateLogs = LateLogs.toJSON(message.frame.value);
     }
     return obj;
   },
@@ -1569,6 +1878,12 @@ export const InvokeFrame: MessageFns<InvokeFrame> = {
       case "windowUpdate": {
         if (object.frame?.value !== undefined && object.frame?.value !== null) {
           message.frame = { $case: "windowUpdate", value: WindowUpdate.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "lateLogs": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "lateLogs", value: LateLogs.fromPartial(object.frame.value) };
         }
         break;
       }

@@ -21,4 +21,5 @@ export type { QueueOptions } from "./settings.js";
 export { backoffDelay, defaultBackoff, type BackoffPolicy } from "./backoff.js";
 export { PgQueue, type PgQueueOptions } from "./pg/pg-queue.js";
 export { JetStreamQueue, type JetStreamQueueOptions } from "./jetstream/jetstream-queue.js";
+export { removeJetStreamQueue } from "./jetstream/remove-queue.js";
 export { createQueue, type CreateQueueOptions } from "./create-queue.js";

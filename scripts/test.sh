@@ -9,6 +9,7 @@ bash scripts/services.sh
 
 # Strict types, tests included.
 npx turbo run typecheck --output-logs=errors-only
+npx tsc -p test
 
 # The generated gRPC code must match the .proto files.
 npm run check-generated --silent -w @isle/proto

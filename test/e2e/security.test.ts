@@ -62,7 +62,8 @@ describe("invoke path security", () => {
   });
 
   it("keeps a private function private: no key, a malformed key, a forged one", async () => {
-    for (const headers of [{}, { authorization: "Bearer isk_garbage" }, { "x-api-key": `isk_key_${"a".repeat(20)}_${"0".repeat(48)}` }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer isk_garbage" }, { "x-api-key": `isk_key_${"a".repeat(20)}_${"0".repeat(48)}` }];
+    for (const headers of attempts) {
       const res = await raw(stack, "/fn/acme/hello", headers);
       expect(res.status).toBe(401);
       expect(res.body).not.toContain(secretBody);

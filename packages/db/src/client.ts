@@ -5,6 +5,7 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
+import { tryWithAdvisoryLockPostgres, type LockedResult } from "./advisory-locks.js";
 import { checkChannel, listenPostgres, type NotifyCallback, type Unlisten } from "./listen.js";
 import { migratePglite, migratePostgres } from "./migrate.js";
 import { acquirePgliteLock } from "./pglite-lock.js";
@@ -27,6 +28,12 @@ export interface Database {
    * before are lost). Notifications are hints: a caller must still poll to be correct.
    */
   listen(channel: string, onNotify: NotifyCallback): Promise<Unlisten>;
+  /**
+   * Runs `work` unless another session holds the advisory lock `key` (one of `advisoryLockKeys`),
+   * never waiting for it: on Postgres, `work` runs over the connection holding the lock, which is
+   * released when it settles. On PGlite it always runs: the database has one owner process.
+   */
+  tryWithAdvisoryLock<T>(key: string, work: (db: IsleDb) => Promise<T>): Promise<LockedResult<T>>;
   /** Ends the pool, or stops PGlite and releases the data directory. Idempotent. */
   close(): Promise<void>;
 }
@@ -79,7 +86,8 @@ async function openPostgres(url: string, onPoolError?: (err: Error) => void): Pr
     await Promise.all([...listeners].map((unlisten) => unlisten()));
     await pool.end();
   };
-  return { db, kind: "postgres", listen, close: once(close) };
+  const tryWithAdvisoryLock = <T>(key: string, work: (db: IsleDb) => Promise<T>) => tryWithAdvisoryLockPostgres(pool, key, work);
+  return { db, kind: "postgres", listen, tryWithAdvisoryLock, close: once(close) };
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
@@ -111,7 +119,8 @@ async function openPglite(dataDir: string): Promise<Database> {
       await lock.release();
     }
   };
-  return { db, kind: "pglite", listen, close: once(close) };
+  const tryWithAdvisoryLock = async <T>(_key: string, work: (db: IsleDb) => Promise<T>): Promise<LockedResult<T>> => ({ acquired: true, value: await work(db) });
+  return { db, kind: "pglite", listen, tryWithAdvisoryLock, close: once(close) };
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

@@ -13,6 +13,6 @@ export {
 } from "./client.js";
 export { DatabaseLockedError } from "./pglite-lock.js";
 export type { NotifyCallback, Unlisten } from "./listen.js";
-export { advisoryLockKeys } from "./advisory-locks.js";
+export { advisoryLockKeys, type LockedResult } from "./advisory-locks.js";
 export { newId, type IdPrefix } from "./ids.js";
 export * from "./queries/index.js";

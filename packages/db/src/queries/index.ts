@@ -45,5 +45,6 @@ export {
   type InvocationOutput,
   type InvocationSummary,
 } from "./invocations.js";
+export { deleteExpiredInvocations, inProgressStatuses, type ExpiredInvocations } from "./expire-invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

@@ -14,6 +14,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ISLE_ADMIN_TOKEN: "short" })).toThrow(/ISLE_ADMIN_TOKEN: at least 16/);
   });
 
+  it("reads the record retention as days or hours, 0/off for ever, 7 days by default, naming the key when wrong", () => {
+    const hours = (value?: string) => loadConfig(value === undefined ? {} : { ISLE_RECORD_RETENTION: value }).recordRetentionHours;
+    expect([hours(), hours(""), hours("7d"), hours("12h"), hours("30"), hours("0"), hours("off"), hours("OFF")]).toEqual([168, 168, 168, 12, 720, 0, 0, 0]);
+    for (const bad of ["7w", "-1d", "1.5d", "3651d", "soon"]) {
+      expect(() => loadConfig({ ISLE_RECORD_RETENTION: bad }), bad).toThrow(/ISLE_RECORD_RETENTION: a duration like 7d or 12h/);
+    }
+  });
+
   it("reads the secrets key as 32 base64 bytes, naming the key when it is wrong but not echoing it", () => {
     const key = Buffer.alloc(32, 7).toString("base64");
     expect(loadConfig({ ISLE_SECRETS_KEY: key }).secretsKey).toEqual(Buffer.alloc(32, 7));

@@ -1,6 +1,19 @@
 import { cidrList, type CidrList, logLevel, parseEnv, port } from "@isle/config";
 import { z } from "zod";
 
+/**
+ * Hours in `7d`, `12h`, `30` (days) or `0`/`off` (0: for ever; empty: the default, 7 days);
+ * undefined when it is none of these or out of range.
+ */
+function retentionHours(text: string): number | undefined {
+  if (text.trim() === "") return 7 * 24;
+  const m = /^\s*(?:(off)|(\d+)\s*([dh]?))\s*$/i.exec(text);
+  if (!m) return undefined;
+  if (m[1] !== undefined) return 0;
+  const hours = Number(m[2]) * (m[3]?.toLowerCase() === "h" ? 1 : 24);
+  return hours === 0 || (hours >= 1 && hours <= 3650 * 24) ? hours : undefined;
+}
+
 const schema = z.object({
   ISLE_HOST: z.string().default("127.0.0.1"),
   ISLE_PORT: port.default(8080),
@@ -45,6 +58,15 @@ const schema = z.object({
   /** Platform default invoke rate per API key (requests/s) and its burst. */
   ISLE_KEY_RATE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   ISLE_KEY_BURST: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** How long invocation records are kept when a tenant sets nothing: `7d`, `12h`, days as a number, or `0`/`off` for ever. */
+  ISLE_RECORD_RETENTION: z
+    .string()
+    .default("7d")
+    .transform((text, ctx) => {
+      const hours = retentionHours(text);
+      if (hours === undefined) ctx.addIssue({ code: "custom", message: "a duration like 7d or 12h (1h to 3650d), days as a number, or 0/off to keep records for ever" });
+      return hours ?? 0;
+    }),
   /** The async queue in NATS JetStream; unset: a table in the gateway's database. */
   NATS_URL: z
     .string()
@@ -83,6 +105,8 @@ export interface GatewayConfig {
   /** The secrets key's 32 bytes, when configured. */
   secretsKey: Buffer | undefined;
   redisUrl: string | undefined;
+  /** Hours invocation records are kept unless the tenant's quotas say otherwise; 0 keeps them for ever. */
+  recordRetentionHours: number;
   /** Invoke rate limits when a tenant sets none. */
   rateDefaults: { tenant: { rate: number; burst: number }; key: { rate: number; burst: number } };
   async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; visibilityMs: number; callbackAllow: CidrList };
@@ -107,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     logLevel: v.ISLE_LOG_LEVEL,
     secretsKey: v.ISLE_SECRETS_KEY ? Buffer.from(v.ISLE_SECRETS_KEY, "base64") : undefined,
     redisUrl: v.REDIS_URL,
+    recordRetentionHours: v.ISLE_RECORD_RETENTION,
     rateDefaults: {
       tenant: { rate: v.ISLE_TENANT_RATE, burst: v.ISLE_TENANT_BURST },
       key: { rate: v.ISLE_KEY_RATE, burst: v.ISLE_KEY_BURST },

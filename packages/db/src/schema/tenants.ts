@@ -14,6 +14,8 @@ export interface TenantQuotas {
   keyRatePerSecond?: number;
   /** Invokes admitted at once from an idle key bucket. */
   keyRateBurst?: number;
+  /** Hours the tenant's invocation records are kept; 0 keeps them forever. */
+  recordRetentionHours?: number;
 }
 
 /** A tenant: the unit of isolation. Every other tenant-owned row points here and dies with it. */

@@ -69,6 +69,24 @@ describe("tenant routes (operator)", () => {
     expect((await errorOf(bad)).message).toMatch(/^quotas\.maxFunctions/);
   });
 
+  it("sets a tenant's record retention in hours (0: for ever), puts it back to the platform's with null, and names the field when it is wrong", async () => {
+    await gw.createTenant("kept");
+    const quotasOf = async (res: Response) => {
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { quotas: unknown }).quotas;
+    };
+    const patch = (quotas: unknown) => gw.operator("/v1/tenants/kept", { method: "PATCH", json: { quotas } });
+    expect(await quotasOf(await patch({ recordRetentionHours: 720 }))).toEqual({ recordRetentionHours: 720 });
+    expect(await quotasOf(await gw.operator("/v1/tenants/kept"))).toEqual({ recordRetentionHours: 720 });
+    expect(await quotasOf(await patch({ recordRetentionHours: 0 }))).toEqual({ recordRetentionHours: 0 });
+    for (const bad of [-1, 1.5, 87_601, "7d"]) {
+      const res = await patch({ recordRetentionHours: bad });
+      expect(res.status, String(bad)).toBe(400);
+      expect((await errorOf(res)).message).toMatch(/^quotas\.recordRetentionHours/);
+    }
+    expect(await quotasOf(await patch({ recordRetentionHours: null }))).toEqual({});
+  });
+
   it("deletes a tenant with its keys and functions, then 404s like any missing tenant", async () => {
     await gw.createTenant("doomed");
     const key = await gw.createKey("doomed", { name: "k", scopes: ["admin"] });
@@ -91,6 +109,7 @@ describe("tenant routes (operator)", () => {
       ["/v1/tenants", { method: "POST", json: { name: "sneaky" } }],
       ["/v1/tenants/keyholder", {}],
       ["/v1/tenants/keyholder", { method: "PATCH", json: { quotas: { maxFunctions: 999 } } }],
+      ["/v1/tenants/keyholder", { method: "PATCH", json: { quotas: { recordRetentionHours: 0 } } }],
       ["/v1/tenants/keyholder", { method: "DELETE" }],
     ] as const) {
       const res = await gw.request(path, init as RequestInit & { json?: unknown }, key);

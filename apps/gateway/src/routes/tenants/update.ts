@@ -10,6 +10,8 @@ import { tenantSchema, tenantView } from "./views.js";
 const quota = z.number().int().min(0).max(1_000_000).nullable().optional();
 // A rate of 0 would refuse every invoke: suspending a tenant is not this setting's job.
 const rate = z.number().int().min(1).max(1_000_000).nullable().optional();
+// Hours, up to ten years (ISLE_RECORD_RETENTION's range); 0 keeps the records for ever.
+const retention = z.number().int().min(0).max(87_600).nullable().optional();
 
 export const updateTenantBody = z
   .strictObject({
@@ -21,6 +23,7 @@ export const updateTenantBody = z
       rateBurst: rate,
       keyRatePerSecond: rate,
       keyRateBurst: rate,
+      recordRetentionHours: retention,
     }),
   })
   .openapi("UpdateTenant");
@@ -29,7 +32,7 @@ export const route = createRoute({
   method: "patch",
   path: "/v1/tenants/{tenant}",
   tags: ["tenants"],
-  summary: "Update a tenant's quotas and invoke rate limits (operator)",
+  summary: "Update a tenant's quotas, invoke rate limits and record retention (operator)",
   security: bearer,
   middleware: [smallBody] as const,
   request: { params: tenantParam, body: jsonBody(updateTenantBody) },
@@ -38,9 +41,10 @@ export const route = createRoute({
 
 /**
  * `PATCH /v1/tenants/:tenant` `{ quotas: { maxFunctions?, maxReplicas?, maxConcurrency?,
- * ratePerSecond?, rateBurst?, keyRatePerSecond?, keyRateBurst? } }` (operator); `null` puts a
- * field back to the platform default. Rate limits reach every gateway within the target
- * cache's time to live (500 ms).
+ * ratePerSecond?, rateBurst?, keyRatePerSecond?, keyRateBurst?, recordRetentionHours? } }`
+ * (operator); `null` puts a field back to the platform default. Rate limits reach every gateway
+ * within the target cache's time to live (500 ms); the retention, the next pass of the cleanup
+ * job.
  */
 export function register(app: ApiApp, { db }: ApiDeps): void {
   app.openapi(route, async (c) => {

@@ -10,6 +10,11 @@ export const quotasSchema = z
     rateBurst: z.number().int().optional().openapi({ description: "Invokes admitted at once from an idle tenant bucket" }),
     keyRatePerSecond: z.number().int().optional().openapi({ description: "Invokes per second for each API key" }),
     keyRateBurst: z.number().int().optional().openapi({ description: "Invokes admitted at once from an idle key bucket" }),
+    recordRetentionHours: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Hours the tenant's invocation records are kept (0: for ever); absent: the platform's ISLE_RECORD_RETENTION" }),
   })
   .openapi("TenantQuotas");
 

@@ -23,6 +23,7 @@ import { resolveSecretsKey } from "./secrets/secrets-key.js";
 import { CallTokens } from "./invoke/call-token.js";
 import { createRateLimiter } from "./rate-limit/create-rate-limiter.js";
 import { startAsync } from "./async/start-async.js";
+import { RecordRetentionJob } from "./records/retention-job.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
     rateLimiter,
     rateDefaults: config.rateDefaults,
   });
+  const retention = new RecordRetentionJob({ database, defaultHours: config.recordRetentionHours, logger, onDeleted: (n) => metrics.recordsDeleted.inc(n) });
+  retention.start();
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
       { url: `http://${info.address}:${info.port}`, control: `${config.controlHost}:${controlPort}`, database: database.kind },
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "gateway stopping");
     server.close();
     await asyncParts.stop();
+    await retention.stop();
     control.forceShutdown();
     invoker.close();
     await rateLimiter.close();

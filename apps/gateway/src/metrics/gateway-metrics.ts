@@ -74,6 +74,12 @@ export class GatewayMetrics {
     labelNames: ["tenant", "limit"] as const,
     registers: [this.registry],
   });
+  /** Invocation records past their retention, deleted by this gateway's cleanup job. */
+  readonly recordsDeleted = new Counter({
+    name: "isle_gateway_records_deleted_total",
+    help: "Invocation records deleted by this gateway's retention job because they outlived their tenant's retention",
+    registers: [this.registry],
+  });
   /** Async invocations stored and not finished (waiting, in backoff or running); set by the dispatcher. */
   readonly queueDepth = new Gauge({
     name: "isle_gateway_queue_depth",

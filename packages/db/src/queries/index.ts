@@ -47,3 +47,11 @@ export {
 } from "./invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";
+export {
+  replaceSchedules,
+  listSchedules,
+  claimDueSchedules,
+  advanceSchedule,
+  type ScheduleInput,
+  type ClaimedSchedule,
+} from "./schedules.js";

@@ -72,27 +72,45 @@ const headersSchema = z
  */
 export const scheduleSchema = z
   .strictObject({
-    name: z.string().regex(dnsLabel, "must be a DNS label: a-z, 0-9 and '-', at most 63 characters"),
+    name: z
+      .string()
+      .regex(dnsLabel, "must be a DNS label: a-z, 0-9 and '-', at most 63 characters")
+      .meta({ description: "Unique within the function; the function sees it as `x-isle-schedule`" }),
     cron: z
       .string()
       .max(256)
       .superRefine((value, ctx) => {
         const problem = cronProblem(value);
         if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .meta({
+        description:
+          "Five fields (minute hour day-of-month month day-of-week), or six with seconds first; names (MON, JAN), ranges, " +
+          "lists, steps, L, W, # and nicknames (@hourly, @daily, …). A day matching either day field runs.",
+        examples: ["*/5 * * * *", "0 9 * * MON-FRI"],
       }),
-    timezone: z.string().max(64).refine(isTimeZone, "not an IANA time zone name (such as Europe/Berlin or UTC)").optional(),
-    method: z.enum(scheduleMethods).optional(),
+    timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, "not an IANA time zone name (such as Europe/Berlin or UTC)")
+      .meta({ description: "IANA time zone the expression is read in; default UTC" })
+      .optional(),
+    method: z.enum(scheduleMethods).meta({ description: "Default POST" }).optional(),
     path: z
       .string()
       .max(scheduleLimits.pathChars)
       .regex(/^\/[\x21-\x22\x24-\x7e]*$/, "must start with / and hold printable ASCII without spaces or '#' (percent-encode the rest)")
+      .meta({ description: "Path and query the function is invoked with; default /" })
       .optional(),
-    headers: headersSchema.optional(),
+    headers: headersSchema
+      .meta({ description: `Request headers, at most ${scheduleLimits.headers}; not x-isle-*, credentials or connection headers` })
+      .optional(),
     body: z
       .string()
       .refine((body) => Buffer.byteLength(body) <= scheduleLimits.bodyBytes, `at most ${scheduleLimits.bodyBytes} bytes`)
+      .meta({ description: `Request body, at most ${scheduleLimits.bodyBytes} bytes of UTF-8; none by default` })
       .optional(),
-    enabled: z.boolean().optional(),
+    enabled: z.boolean().meta({ description: "Default true; a disabled schedule keeps its settings and does not run" }).optional(),
   })
   .superRefine((schedule, ctx) => {
     if (schedule.body !== undefined && (schedule.method === "GET" || schedule.method === "HEAD")) {

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     callTokens,
     metrics,
     async: asyncParts.setup,
+    schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
     metricsToken: config.metricsToken,
     outliers,
     rateLimiter,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -5,16 +6,15 @@ import {
   findInvocation,
   functions,
   listSchedules,
-  queueMessages,
   replaceSchedules,
   saveInvocation,
   upsertFunction,
   type ScheduleInput,
 } from "@isle/db";
 import { drivers, openTestDatabase, type OpenTestDatabase } from "@isle/db/testing";
-import { PgQueue, type InvocationQueue, type QueueMessage } from "@isle/queue";
+import { JetStreamQueue, PgQueue, type InvocationQueue, type QueueMessage } from "@isle/queue";
 import { createLogger } from "@isle/telemetry";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { AsyncPayload } from "../async/async-payload.js";
 import { Scheduler, tickKey, type SchedulerDeps } from "./scheduler.js";
 
@@ -135,37 +135,47 @@ describe.each(drivers)("Scheduler (%s)", (driver) => {
     expect(ticks.length - new Set(ticks).size).toBe(0);
   });
 
-  it("enqueues a tick again under the same key after its scheduler died before moving on, and the queue keeps one", async () => {
-    const { tenant, fn } = await deployedFunction("crash");
+  // The table queue on this database, and (once) JetStream on the machine's NATS server.
+  const queues: Array<[string, () => InvocationQueue]> = [
+    ["the table queue", () => new PgQueue({ database: opened.database, name: `sched-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50 })],
+    ...(driver === "pglite"
+      ? ([["JetStream", () => new JetStreamQueue({ url: "nats://127.0.0.1:4222", name: `sched-${randomBytes(4).toString("hex")}` })]] as const)
+      : []),
+  ];
+  it.each(queues)("enqueues a tick again under the same key after its scheduler died before moving on, and %s keeps one", async (_name, open) => {
+    const { tenant, fn } = await deployedFunction(`crash-${randomBytes(3).toString("hex")}`);
     const due = new Date(Math.floor(Date.now() / 60_000) * 60_000);
     await replaceSchedules(opened.database.db, tenant.id, fn.id, [spec("job", { nextRunAt: due })]);
     await only(fn.id);
-    const real = new PgQueue({ database: opened.database, name: `sched-${driver}` });
-    // The first gateway stores the tick, then dies before it can move the schedule on.
-    const dying: Pick<InvocationQueue, "enqueue"> = {
-      async enqueue(message) {
-        await real.enqueue(message);
-        throw new Error("killed after the enqueue");
-      },
-    };
-    await scheduler({ queue: dying, leaseMs: 300 }).runOnce();
-    const stillDue = (await listSchedules(opened.database.db, tenant.id, fn.id))[0]!;
-    expect(stillDue.nextRunAt).toEqual(due);
-    // Another gateway takes over once the claim expires.
-    expect(await scheduler({ queue: real, leaseMs: 300 }).runOnce()).toBe(0);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await scheduler({ queue: real, leaseMs: 300 }).runOnce()).toBe(1);
+    const real = open();
+    try {
+      // The first gateway stores the tick, then dies before it can move the schedule on.
+      const dying: Pick<InvocationQueue, "enqueue"> = {
+        async enqueue(message) {
+          await real.enqueue(message);
+          throw new Error("killed after the enqueue");
+        },
+      };
+      await scheduler({ queue: dying, leaseMs: 300 }).runOnce();
+      expect((await listSchedules(opened.database.db, tenant.id, fn.id))[0]!.nextRunAt).toEqual(due);
+      // Another gateway takes over once the claim expires.
+      expect(await scheduler({ queue: real, leaseMs: 300 }).runOnce()).toBe(0);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await scheduler({ queue: real, leaseMs: 300 }).runOnce()).toBe(1);
 
-    const stored = await opened.database.db
-      .select({ id: queueMessages.id })
-      .from(queueMessages)
-      .where(and(eq(queueMessages.queue, `sched-${driver}`), eq(queueMessages.tenantId, tenant.id)));
-    expect(stored).toHaveLength(1);
-    const [after] = await listSchedules(opened.database.db, tenant.id, fn.id);
-    expect(after).toMatchObject({ lastRunAt: due, lastInvocationId: stored[0]!.id });
-    expect(after!.nextRunAt!.getTime()).toBeGreaterThan(due.getTime());
-    expect(await findInvocation(opened.database.db, tenant.id, stored[0]!.id)).toMatchObject({ trigger: "timer", status: "queued" });
-    await real.close();
+      // Exactly one invocation was stored: it is delivered once, and nothing follows.
+      const delivered: string[] = [];
+      const consumer = real.consume(async (delivery) => void delivered.push(delivery.id));
+      await new Promise((r) => setTimeout(r, 1500));
+      await consumer.stop({ drainMs: 1000 });
+      expect(delivered).toHaveLength(1);
+      const [after] = await listSchedules(opened.database.db, tenant.id, fn.id);
+      expect(after).toMatchObject({ lastRunAt: due, lastInvocationId: delivered[0] });
+      expect(after!.nextRunAt!.getTime()).toBeGreaterThan(due.getTime());
+      expect(await findInvocation(opened.database.db, tenant.id, delivered[0]!)).toMatchObject({ trigger: "timer", status: "queued" });
+    } finally {
+      await real.close();
+    }
   });
 
   it("after downtime runs the latest missed tick once within the catch-up window and logs how many it skipped", async () => {

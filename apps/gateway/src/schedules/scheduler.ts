@@ -14,7 +14,7 @@ export interface SchedulerDeps {
   logger: Logger;
   /** ISLE_SCHEDULE_CATCHUP_S, in ms: how late the most recent missed tick may still run. */
   catchUpMs: number;
-  /** How often due schedules are looked for. Default 1 s. */
+  /** How often due schedules are looked for (±20 %). Default 1 s. */
   pollMs?: number;
   /** How long a claim holds a schedule; a scheduler that died holding one is taken over after it. Default 30 s. */
   leaseMs?: number;
@@ -65,10 +65,11 @@ export class Scheduler {
       } catch (err) {
         logger.warn({ err }, "due schedules not claimed");
       }
-      // A full batch may mean more are due: claim again at once.
+      // A full batch may mean more are due: claim again at once. Otherwise wait a poll, ±20 % so
+      // that gateways started together do not poll in step (the first after each tick would win them all).
       if (claimed < batch && !this.stopped) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
+          const timer = setTimeout(resolve, pollMs * (0.8 + 0.4 * Math.random()));
           this.wake = () => {
             clearTimeout(timer);
             resolve();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture } from "../harness/fixtures.js";
+import { OtlpReceiver } from "../harness/otlp-receiver.js";
 import { freePort } from "../harness/ports.js";
 import { waitUntil } from "../harness/processes.js";
 import { Stack } from "../harness/stack.js";
@@ -32,10 +33,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("scheduled invocations", () => {
   let stack: Stack;
+  let receiver: OtlpReceiver;
   beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
     stack = await Stack.start({
       databaseUrl: process.env.DATABASE_URL,
       workerdProcesses: 1,
+      commonEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "50" },
       // Per-second schedules keep the test short; the platform's default allows one run a minute.
       env: { gateway: { ISLE_SCHEDULE_MIN_INTERVAL_S: "1", ISLE_SCHEDULE_POLL_MS: "200" } },
     });
@@ -44,6 +48,7 @@ describe("scheduled invocations", () => {
   });
   afterAll(async () => {
     await stack?.stop();
+    await receiver?.close();
   });
 
   const putSchedules = (fn: string, schedules: unknown[]) =>
@@ -81,6 +86,11 @@ describe("scheduled invocations", () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     const records = await recordsOf("ticker");
     for (const s of seen) expect(records.find((r) => r.id === s.invocationId)).toMatchObject({ trigger: "timer", mode: "async", status: "succeeded" });
+
+    // The sidecar's and the agent's spans of a tick say what started it.
+    const traced = (service: string) => receiver.spans.find((span) => span.service === service && span.attributes["faas.invocation_id"] === seen[0]!.invocationId);
+    await waitUntil(() => traced("isle-sidecar") !== undefined && traced("isle-agent") !== undefined, 10_000, "the tick's spans");
+    for (const service of ["isle-sidecar", "isle-agent"]) expect(traced(service)!.attributes["faas.trigger"], service).toBe("timer");
 
     const listed = await stack.operator("/v1/tenants/acme/functions/ticker/schedules");
     const [schedule] = ((await listed.json()) as { schedules: Array<{ lastRunAt: string | null; lastInvocationId: string | null }> }).schedules;

@@ -139,7 +139,7 @@ describe.each(drivers)("Scheduler (%s)", (driver) => {
   const queues: Array<[string, () => InvocationQueue]> = [
     ["the table queue", () => new PgQueue({ database: opened.database, name: `sched-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50 })],
     ...(driver === "pglite"
-      ? ([["JetStream", () => new JetStreamQueue({ url: "nats://127.0.0.1:4222", name: `sched-${randomBytes(4).toString("hex")}` })]] as const)
+      ? [["JetStream", () => new JetStreamQueue({ url: "nats://127.0.0.1:4222", name: `sched-${randomBytes(4).toString("hex")}` })] as [string, () => InvocationQueue]]
       : []),
   ];
   it.each(queues)("enqueues a tick again under the same key after its scheduler died before moving on, and %s keeps one", async (_name, open) => {

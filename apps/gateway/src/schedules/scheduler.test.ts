@@ -12,7 +12,7 @@ import {
   type ScheduleInput,
 } from "@isle/db";
 import { drivers, openTestDatabase, type OpenTestDatabase } from "@isle/db/testing";
-import { JetStreamQueue, PgQueue, type InvocationQueue, type QueueMessage } from "@isle/queue";
+import { JetStreamQueue, PgQueue, removeJetStreamQueue, type InvocationQueue, type QueueMessage } from "@isle/queue";
 import { createLogger } from "@isle/telemetry";
 import { eq, sql } from "drizzle-orm";
 import type { AsyncPayload } from "../async/async-payload.js";
@@ -30,6 +30,9 @@ const spec = (name: string, over: Partial<ScheduleInput> = {}): ScheduleInput =>
   nextRunAt: new Date(Date.now() - 500),
   ...over,
 });
+
+/** The machine's NATS server (scripts/services.sh starts it with JetStream). */
+const machineNats = "nats://127.0.0.1:4222";
 
 /** A queue that stores nothing and counts what it is given, slowly enough for claims to overlap. */
 function countingQueue(delayMs = 0) {
@@ -136,12 +139,14 @@ describe.each(drivers)("Scheduler (%s)", (driver) => {
   });
 
   // The table queue on this database, and (once) JetStream on the machine's NATS server.
+  const jetStreamName = `sched-${randomBytes(4).toString("hex")}`;
   const queues: Array<[string, () => InvocationQueue]> = [
     ["the table queue", () => new PgQueue({ database: opened.database, name: `sched-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50 })],
-    ...(driver === "pglite"
-      ? [["JetStream", () => new JetStreamQueue({ url: "nats://127.0.0.1:4222", name: `sched-${randomBytes(4).toString("hex")}` })] as [string, () => InvocationQueue]]
-      : []),
+    ...(driver === "pglite" ? [["JetStream", () => new JetStreamQueue({ url: machineNats, name: jetStreamName })] as [string, () => InvocationQueue]] : []),
   ];
+  afterAll(async () => {
+    if (driver === "pglite") await removeJetStreamQueue(machineNats, jetStreamName);
+  });
   it.each(queues)("enqueues a tick again under the same key after its scheduler died before moving on, and %s keeps one", async (_name, open) => {
     const { tenant, fn } = await deployedFunction(`crash-${randomBytes(3).toString("hex")}`);
     const due = new Date(Math.floor(Date.now() / 60_000) * 60_000);

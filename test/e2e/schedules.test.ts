@@ -22,7 +22,7 @@ interface Seen {
   body: string;
 }
 
-interface Record {
+interface InvocationRecord {
   id: string;
   trigger: string;
   mode: string;
@@ -63,9 +63,9 @@ describe("scheduled invocations", () => {
     expect(res.status).toBe(200);
     return ((await res.json()) as { lines: Array<{ message: string }> }).lines.map((line) => JSON.parse(line.message) as Seen);
   };
-  const recordsOf = async (fn: string): Promise<Record[]> => {
+  const recordsOf = async (fn: string): Promise<InvocationRecord[]> => {
     const res = await stack.operator(`/v1/tenants/acme/invocations?function=${fn}&limit=500`);
-    return ((await res.json()) as { invocations: Record[] }).invocations;
+    return ((await res.json()) as { invocations: InvocationRecord[] }).invocations;
   };
 
   it("runs a per-second schedule as timer invocations that see their schedule and tick, and stops once it is deleted", async () => {

@@ -61,6 +61,8 @@ export interface AppDeps {
   rateDefaults: RateDefaults;
   /** Async invokes (`POST /async/...`) and dead letters; without it those routes are absent or 503. */
   async?: AsyncInvokeSetup;
+  /** Limits on functions' schedules; default: at most one run a minute. */
+  schedules?: { minIntervalSeconds: number };
 }
 
 /** What the async route needs beyond the sync one's dependencies. */
@@ -105,6 +107,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     limits: deps.limits,
     queue: deps.async?.queue,
     logFeed: deps.recorder.feed,
+    schedules: deps.schedules ?? { minIntervalSeconds: 60 },
   });
   return app;
 }

@@ -43,6 +43,14 @@ describe("loadConfig", () => {
     expect(loadConfig({ ISLE_CONTROL_NAMES: "control.internal, 10.0.0.9," }).controlNames).toEqual(["control.internal", "10.0.0.9"]);
   });
 
+  it("reads the schedules' limits: a minute between runs and a ten-minute catch-up window unless told otherwise", () => {
+    expect(loadConfig({}).schedules).toEqual({ minIntervalSeconds: 60, catchUpMs: 600_000, pollMs: 1000 });
+    expect(loadConfig({ ISLE_SCHEDULE_MIN_INTERVAL_S: "1", ISLE_SCHEDULE_CATCHUP_S: "30" }).schedules).toMatchObject({ minIntervalSeconds: 1, catchUpMs: 30_000 });
+    expect(() => loadConfig({ ISLE_SCHEDULE_MIN_INTERVAL_S: "0" })).toThrow(/ISLE_SCHEDULE_MIN_INTERVAL_S/);
+    // At least a day's catch-up could outlive the queue's 24 h idempotency window.
+    expect(() => loadConfig({ ISLE_SCHEDULE_CATCHUP_S: "86400" })).toThrow(/ISLE_SCHEDULE_CATCHUP_S/);
+  });
+
   it("treats an empty DATABASE_URL as unset", () => {
     expect(loadConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
   });

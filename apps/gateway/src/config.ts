@@ -85,6 +85,16 @@ const schema = z.object({
   ISLE_ASYNC_VISIBILITY_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Non-public addresses (CIDR list) that X-Callback-Url may reach anyway, like the agents' ISLE_EGRESS_ALLOW. */
   ISLE_CALLBACK_ALLOW: cidrList,
+  /** The shortest interval between two runs of a function's schedule, in seconds (six-field crons go down to 1). */
+  ISLE_SCHEDULE_MIN_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * How late, in seconds, the most recent tick a schedule missed (the platform was down) may still
+   * run; older missed ticks never do. Under a day, so a retried tick is still within the queue's 24 h
+   * idempotency window.
+   */
+  ISLE_SCHEDULE_CATCHUP_S: z.coerce.number().int().min(1).max(43_200).default(600),
+  /** How often each gateway looks for due schedules, in ms. */
+  ISLE_SCHEDULE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });
 
 export interface GatewayConfig {
@@ -110,6 +120,8 @@ export interface GatewayConfig {
   /** Invoke rate limits when a tenant sets none. */
   rateDefaults: { tenant: { rate: number; burst: number }; key: { rate: number; burst: number } };
   async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; visibilityMs: number; callbackAllow: CidrList };
+  /** Functions' cron schedules (ADR 0019). */
+  schedules: { minIntervalSeconds: number; catchUpMs: number; pollMs: number };
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -144,6 +156,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       backoffMs: v.ISLE_ASYNC_BACKOFF_MS,
       visibilityMs: v.ISLE_ASYNC_VISIBILITY_MS,
       callbackAllow: v.ISLE_CALLBACK_ALLOW,
+    },
+    schedules: {
+      minIntervalSeconds: v.ISLE_SCHEDULE_MIN_INTERVAL_S,
+      catchUpMs: v.ISLE_SCHEDULE_CATCHUP_S * 1000,
+      pollMs: v.ISLE_SCHEDULE_POLL_MS,
     },
   };
 }

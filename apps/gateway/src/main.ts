@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const resolver = new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn));
   const metrics = gatewayMetrics(membership, outliers);
-  const asyncParts = startAsync({ config: config.async, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
+  const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({
     db,
     resolver,
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     callTokens,
     metrics,
     async: asyncParts.setup,
+    schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
     metricsToken: config.metricsToken,
     outliers,
     rateLimiter,

@@ -23,6 +23,16 @@ export interface AsyncPayload {
   trace: { traceparent: string; tracestate: string };
   /** Milliseconds since the epoch when the gateway accepted it. */
   acceptedAtMs: number;
+  /** What started it: absent for the async route (`queue`), `timer` for a schedule's tick. */
+  trigger?: "timer";
+  /** The schedule and tick a timer invocation is for (`x-isle-schedule`, `x-isle-scheduled-at`). */
+  schedule?: ScheduledTick;
+}
+
+/** Which schedule's tick an invocation is: the schedule's name and the tick's ISO-8601 time. */
+export interface ScheduledTick {
+  name: string;
+  scheduledAt: string;
 }
 
 /**

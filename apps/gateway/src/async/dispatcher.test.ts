@@ -127,6 +127,30 @@ describe("AsyncDispatcher", () => {
     expect(callbacks[0]!.result.headers).toContainEqual(["x-out", "1"]);
   });
 
+  it("runs a schedule's tick as a timer invocation that tells the function its schedule and time", async () => {
+    const { dispatcher, records, calls } = setup(() => new Response("ok"));
+    const tick: AsyncPayload = {
+      ...payload,
+      callbackUrl: undefined,
+      headers: [["x-isle-schedule", "spoofed"]],
+      trigger: "timer",
+      schedule: { name: "nightly", scheduledAt: "2026-11-22T03:00:00.000Z" },
+    };
+    expect(await dispatcher.handle(delivery(1, 3, tick))).toBeUndefined();
+    const { head } = calls[0]!;
+    expect(head.trigger).toBe("timer");
+    expect(header(head, "x-isle-schedule")).toEqual(["nightly"]);
+    expect(header(head, "x-isle-scheduled-at")).toEqual(["2026-11-22T03:00:00.000Z"]);
+    expect(records.map((r) => [r.status, r.trigger])).toEqual([
+      ["running", "timer"],
+      ["succeeded", "timer"],
+    ]);
+    // Nothing else in a payload makes an invocation a timer one.
+    const other = setup(() => new Response("ok"));
+    await other.dispatcher.handle(delivery(1, 3, { ...payload, trigger: "cron" as never }));
+    expect(other.calls[0]!.head.trigger).toBe("queue");
+  });
+
   it("takes a function's 4xx as its answer: settled, not retried", async () => {
     const { dispatcher, records } = setup(() => new Response("no", { status: 422 }));
     expect(await dispatcher.handle(delivery(1))).toBeUndefined();

@@ -101,7 +101,9 @@ export class AsyncDispatcher {
       return { outcome: "dead", error: err instanceof Error ? err.message : String(err) };
     }
     const target = await this.deps.resolver.resolve(payload.tenantName, payload.functionName);
-    const base = { id: delivery.id, tenantId: delivery.tenantId, functionId: delivery.functionId, mode: "async" as const, trigger: "queue", attempt: delivery.attempt };
+    // A schedule's tick is a timer invocation in its record, its request head and its spans.
+    const trigger = payload.trigger === "timer" ? "timer" : "queue";
+    const base = { id: delivery.id, tenantId: delivery.tenantId, functionId: delivery.functionId, mode: "async" as const, trigger, attempt: delivery.attempt };
     const started = Date.now();
     if (!target || target.functionId !== delivery.functionId) {
       await this.save({ ...base, status: "dead", httpStatus: 404, errorCode: "not_found", startedAt: new Date(started), durationMs: 0 });
@@ -119,7 +121,8 @@ export class AsyncDispatcher {
       hasBody: payload.body !== null,
       nowMs: started,
       attempt: delivery.attempt,
-      trigger: "queue",
+      trigger,
+      ...(payload.schedule ? { schedule: payload.schedule } : {}),
     });
     head.trace = payload.trace;
     const last = delivery.attempt >= delivery.maxAttempts;

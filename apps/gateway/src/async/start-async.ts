@@ -10,11 +10,16 @@ import type { Invoker } from "../invoke/sidecar-invoker.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
 import type { LogFeed } from "../logs/log-feed.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import { Scheduler } from "../schedules/scheduler.js";
 import { CallbackSender } from "./callback-sender.js";
 import { AsyncDispatcher } from "./dispatcher.js";
 
 export interface StartAsyncDeps {
   config: GatewayConfig["async"];
+  /** Functions' cron schedules, whose ticks this gateway's scheduler enqueues. */
+  schedules: GatewayConfig["schedules"];
+  /** ISLE_DOMAIN: the host a schedule's tick is addressed to. */
+  domain: string | undefined;
   database: Database;
   resolver: TargetResolver;
   membership: Membership;
@@ -29,9 +34,10 @@ export interface StartAsyncDeps {
 
 /**
  * Async invocations on this gateway: the queue (JetStream when NATS_URL is set, else the
- * database's table), the dispatcher consuming it, and the callback sender. `stop` drains the
- * dispatcher (running deliveries get up to 10 s; the rest come back after their visibility
- * timeout) and then closes the queue.
+ * database's table), the dispatcher consuming it, the callback sender, and the scheduler that
+ * enqueues schedules' ticks. `stop` stops the scheduler, drains the dispatcher (running
+ * deliveries get up to 10 s; the rest come back after their visibility timeout) and then closes
+ * the queue.
  */
 export function startAsync(deps: StartAsyncDeps): { setup: AsyncInvokeSetup; stop: () => Promise<void> } {
   const { config, database, logger } = deps;
@@ -50,9 +56,21 @@ export function startAsync(deps: StartAsyncDeps): { setup: AsyncInvokeSetup; sto
     extendEveryMs: Math.floor(config.visibilityMs / 3),
   });
   dispatcher.start();
+  const scheduler = new Scheduler({
+    db: database.db,
+    queue,
+    saveRecord,
+    logger,
+    catchUpMs: deps.schedules.catchUpMs,
+    pollMs: deps.schedules.pollMs,
+    domain: deps.domain,
+    metrics: deps.metrics,
+  });
+  scheduler.start();
   return {
     setup: { queue, saveRecord, callbackAllow: config.callbackAllow },
     stop: async () => {
+      await scheduler.stop();
       await dispatcher.stop();
       await queue.close();
     },

@@ -86,6 +86,13 @@ export class GatewayMetrics {
     help: "Async invocations queued and not finished: waiting, in backoff or running (dead letters excluded)",
     registers: [this.registry],
   });
+  /** Schedules' ticks: `enqueued` as a timer invocation, or `skipped` (missed, or nothing deployed); counted by the scheduler. */
+  readonly scheduleTicks = new Counter({
+    name: "isle_gateway_schedule_ticks_total",
+    help: "Ticks of functions' schedules handled by this gateway: enqueued as an invocation, or skipped (missed while the platform was down, or no active deployment)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
 
   constructor(sources: GatewayGaugeSources, options: GatewayMetricsOptions = {}) {
     this.tenants = new LabelCap(options.maxTenants ?? 100);

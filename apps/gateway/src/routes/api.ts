@@ -24,6 +24,8 @@ export interface ApiDeps {
   queue?: InvocationQueue | undefined;
   /** Each recorded invocation's lines, for followers of live logs. */
   logFeed: LogFeed;
+  /** ISLE_SCHEDULE_MIN_INTERVAL_S: how often a function's schedule may run at most. */
+  schedules: { minIntervalSeconds: number };
 }
 
 /**

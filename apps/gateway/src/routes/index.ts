@@ -13,6 +13,8 @@ import * as listDeadLetters from "./invocations/dead-letters.js";
 import * as getInvocation from "./invocations/get.js";
 import * as listInvocations from "./invocations/list.js";
 import * as retryInvocation from "./invocations/retry.js";
+import * as listSchedules from "./schedules/list.js";
+import * as putSchedules from "./schedules/put.js";
 import * as createKey from "./keys/create.js";
 import * as listKeys from "./keys/list.js";
 import * as revokeKey from "./keys/revoke.js";
@@ -55,6 +57,8 @@ export const operations = [
   listDeadLetters,
   retryInvocation,
   functionLogs,
+  putSchedules,
+  listSchedules,
 ] as const;
 
 /** Registers the /v1 management API and its OpenAPI document on the app. */

@@ -48,3 +48,11 @@ export {
 export { deleteExpiredInvocations, inProgressStatuses, type ExpiredInvocations } from "./expire-invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";
+export {
+  replaceSchedules,
+  listSchedules,
+  claimDueSchedules,
+  advanceSchedule,
+  type ScheduleInput,
+  type ClaimedSchedule,
+} from "./schedules.js";

@@ -7,3 +7,4 @@ export * from "./invocations.js";
 export * from "./agents.js";
 export * from "./function-secrets.js";
 export * from "./queue-messages.js";
+export * from "./function-schedules.js";

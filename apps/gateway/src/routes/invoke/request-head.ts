@@ -19,8 +19,10 @@ export interface HeadInput {
   nowMs: number;
   /** Which delivery of an async invocation this is (sent as `x-isle-attempt`); sync invokes are 1. */
   attempt?: number;
-  /** What started the invocation: "http" (default) or "queue" for async deliveries. */
+  /** What started the invocation: "http" (default), "queue" for async deliveries, "timer" for a schedule's. */
   trigger?: string;
+  /** A schedule's tick, told to the function as `x-isle-schedule` and `x-isle-scheduled-at`. */
+  schedule?: { name: string; scheduledAt: string };
 }
 
 /**
@@ -42,6 +44,10 @@ export function buildRequestHead(input: HeadInput): agentV1.RequestHead {
   const attempt = input.attempt ?? 1;
   if (input.attempt !== undefined) headers.push({ name: "x-isle-attempt", value: String(attempt) });
   if (input.clientIp) headers.push({ name: "x-isle-client-ip", value: input.clientIp });
+  if (input.schedule) {
+    headers.push({ name: "x-isle-schedule", value: input.schedule.name });
+    headers.push({ name: "x-isle-scheduled-at", value: input.schedule.scheduledAt });
+  }
 
   const { target } = input;
   const limits = invocationLimits(target.limits);

@@ -39,6 +39,7 @@ export {
   listInvocations,
   listInvocationLogs,
   findInvocation,
+  saveInvocationCallback,
   type InvocationCursor,
   type InvocationFilter,
   type InvocationLogsFilter,

@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
-import { invocations, type Invocation } from "../schema/invocations.js";
+import { invocations, type Invocation, type InvocationCallback } from "../schema/invocations.js";
 
 /** Where a page of invocations starts: strictly after this (startedAt, id), newest first. */
 export interface InvocationCursor {
@@ -16,10 +16,10 @@ export interface InvocationFilter {
   limit: number;
 }
 
-/** A record as lists carry it: everything but its logs (up to 64 KiB each). */
-export type InvocationSummary = Omit<Invocation, "logs">;
+/** A record as lists carry it: everything but its logs (up to 64 KiB each) and its callback's outcome. */
+export type InvocationSummary = Omit<Invocation, "logs" | "callback">;
 
-const { logs: _logs, ...summaryColumns } = getTableColumns(invocations);
+const { logs: _logs, callback: _callback, ...summaryColumns } = getTableColumns(invocations);
 
 /**
  * The tenant's invocation records without their logs, newest first, keyset-paginated on
@@ -99,6 +99,27 @@ function pageOf<T extends InvocationCursor>(rows: T[], limit: number): { items: 
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, next: rows.length > limit && last ? { startedAt: last.startedAt, id: last.id } : undefined };
+}
+
+/**
+ * Stores how an invocation's callback went on its record, unless the record already shows the
+ * callback of a later attempt (a slow callback of a dead-lettered attempt finishing after the
+ * callback of its API retry). False when nothing was written: no such record of the tenant
+ * (deleted by retention, say), or a later callback's outcome is there.
+ */
+export async function saveInvocationCallback(db: IsleDb, tenantId: string, id: string, callback: InvocationCallback): Promise<boolean> {
+  const rows = await db
+    .update(invocations)
+    .set({ callback })
+    .where(
+      and(
+        eq(invocations.tenantId, tenantId),
+        eq(invocations.id, id),
+        sql`(${invocations.callback} is null or (${invocations.callback}->>'attempt')::int <= ${callback.attempt})`,
+      ),
+    )
+    .returning({ id: invocations.id });
+  return rows.length > 0;
 }
 
 /** One of the tenant's invocation records. */

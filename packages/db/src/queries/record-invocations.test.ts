@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant } from "./tenants.js";
-import { findInvocation } from "./invocations.js";
+import { findInvocation, listInvocations, saveInvocationCallback } from "./invocations.js";
 import { appendInvocationLogs, recordInvocations } from "./record-invocations.js";
 import { saveInvocation } from "./save-invocation.js";
 import { openDatabase, type Database } from "../client.js";
@@ -79,6 +79,30 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
     await appendInvocationLogs(database.db, [{ tenantId: tenant.id, id: "inv_ql", lines: [line("attempt 2, waitUntil")] }]);
     await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, logs: [line("attempt 2")] });
     expect(await logs()).toEqual(["attempt 2", "attempt 2, waitUntil"]);
+  });
+
+  it("saveInvocationCallback stores a callback's outcome on the tenant's record, never over a later attempt's, and the attempts' writes keep it", async () => {
+    const tenant = await createTenant(database.db, "callbacks");
+    const other = await createTenant(database.db, "callbacks-other");
+    const base = { id: "inv_cb", tenantId: tenant.id, functionId: "fn_1", mode: "async" as const, trigger: "queue", startedAt: new Date() };
+    const outcome = (attempt: number, delivered: boolean) => ({ origin: "https://hooks.example", attempt, delivered, status: delivered ? 200 : 500, tries: delivered ? 1 : 4, at: new Date().toISOString() });
+    const read = async () => (await findInvocation(database.db, tenant.id, "inv_cb"))?.callback;
+    await saveInvocation(database.db, { ...base, status: "dead", attempt: 3 });
+    expect(await read()).toBeNull();
+    expect(await saveInvocationCallback(database.db, other.id, "inv_cb", outcome(3, false))).toBe(false);
+    expect(await saveInvocationCallback(database.db, tenant.id, "inv_none", outcome(3, false))).toBe(false);
+    expect(await saveInvocationCallback(database.db, tenant.id, "inv_cb", outcome(3, false))).toBe(true);
+    expect(await read()).toMatchObject({ attempt: 3, delivered: false, status: 500, tries: 4 });
+    // Retried by the API: the new attempts' writes keep it until their own callback replaces it.
+    await saveInvocation(database.db, { ...base, status: "running", attempt: 4 });
+    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 4 });
+    expect(await read()).toMatchObject({ attempt: 3 });
+    expect(await saveInvocationCallback(database.db, tenant.id, "inv_cb", outcome(4, true))).toBe(true);
+    // A slow callback of the earlier attempt, finishing last, does not hide the later one.
+    expect(await saveInvocationCallback(database.db, tenant.id, "inv_cb", outcome(3, false))).toBe(false);
+    expect(await read()).toMatchObject({ attempt: 4, delivered: true, status: 200 });
+    const listed = await listInvocations(database.db, tenant.id, { limit: 10 });
+    expect(listed.items[0]).not.toHaveProperty("callback");
   });
 
   it("stores hostile output as one line each, as written, and appends later lines to the record of the same tenant only", async () => {

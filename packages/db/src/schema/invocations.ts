@@ -13,6 +13,27 @@ export interface InvocationLogLine {
 }
 
 /**
+ * How an async invocation's `X-Callback-Url` delivery went (ADR 0018). The URL itself is not
+ * kept: its path and query may carry a token (webhook URLs often do), so only its origin is.
+ */
+export interface InvocationCallback {
+  /** The callback URL's scheme, host and port. */
+  origin: string;
+  /** The attempt of the invocation whose result the callback carried. */
+  attempt: number;
+  /** The receiver answered 2xx. */
+  delivered: boolean;
+  /** The receiver's HTTP status on the last try; absent when that try got no answer. */
+  status?: number;
+  /** POSTs made. */
+  tries: number;
+  /** Why it was not delivered. */
+  error?: string;
+  /** ISO-8601 time the last try ended. */
+  at: string;
+}
+
+/**
  * One record per invocation attempt chain, sync or async. Function, deployment and agent ids
  * are plain text, not foreign keys: records outlive the rows they mention (retention is
  * separate), and the write must not fail on the hot path because a function was just deleted.
@@ -37,6 +58,8 @@ export const invocations = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }).notNull(),
     durationMs: integer("duration_ms"),
     logs: jsonb("logs").$type<InvocationLogLine[]>().notNull().default([]),
+    /** The latest callback's outcome, for an async invocation that asked for one. */
+    callback: jsonb("callback").$type<InvocationCallback>(),
   },
   (t) => [
     // The tenant's invocation list, newest first.

@@ -122,7 +122,7 @@ describe("AsyncDispatcher", () => {
     expect(records[1]).toMatchObject({ httpStatus: 201, agentId: "agent-0", deploymentId: "dep_1" });
     expect(callbacks).toHaveLength(1);
     expect(callbacks[0]!.url).toBe(payload.callbackUrl);
-    expect(callbacks[0]!.result).toMatchObject({ invocationId: "inv_1", status: 201 });
+    expect(callbacks[0]!.result).toMatchObject({ invocationId: "inv_1", attempt: 2, status: 201 });
     expect(Buffer.from(callbacks[0]!.result.body).toString()).toBe("done");
     expect(callbacks[0]!.result.headers).toContainEqual(["x-out", "1"]);
   });
@@ -167,7 +167,7 @@ describe("AsyncDispatcher", () => {
     // The last attempt: the queue dead-letters it; the record says so and the callback gets the failure.
     expect(await failing.dispatcher.handle(delivery(3))).toMatchObject({ outcome: "retry" });
     expect(failing.records.at(-1)).toMatchObject({ status: "dead", httpStatus: 500, attempt: 3 });
-    expect(failing.callbacks.map((c) => c.result.status)).toEqual([500]);
+    expect(failing.callbacks.map((c) => [c.result.status, c.result.attempt])).toEqual([[500, 3]]);
     expect(callbacks).toHaveLength(0);
   });
 

@@ -147,7 +147,7 @@ export class AsyncDispatcher {
     this.deps.metrics.invocation(target.tenantName, target.functionName, result.status, result.errorCode, result.coldStart, durationMs);
     if (payload.callbackUrl && (!retry || last)) {
       const { status: httpStatus, headers, body } = result;
-      this.deps.callbacks.send(payload.callbackUrl, { invocationId: delivery.id, tenantId: delivery.tenantId, status: httpStatus, headers, body, durationMs });
+      this.deps.callbacks.send(payload.callbackUrl, { invocationId: delivery.id, tenantId: delivery.tenantId, attempt: delivery.attempt, status: httpStatus, headers, body, durationMs });
     }
     if (!retry) return;
     logger.info({ invocationId: delivery.id, tenantId: delivery.tenantId, attempt: delivery.attempt, status: result.status, errorCode: result.errorCode }, "async attempt failed");

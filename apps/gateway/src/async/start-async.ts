@@ -1,4 +1,4 @@
-import { saveInvocation, type Database } from "@isle/db";
+import { saveInvocation, saveInvocationCallback, type Database } from "@isle/db";
 import { createQueue } from "@isle/queue";
 import type { Logger } from "@isle/telemetry";
 import type { AsyncInvokeSetup } from "../app.js";
@@ -51,7 +51,12 @@ export function startAsync(deps: StartAsyncDeps): { setup: AsyncInvokeSetup; sto
     onError: (err) => logger.warn({ err }, "async queue"),
   });
   const saveRecord = (row: Parameters<typeof saveInvocation>[1]) => saveInvocation(database.db, row);
-  const callbacks = new CallbackSender({ allow: config.callbackAllow, logger });
+  // Each callback's outcome joins its invocation's record, for the tenant to see.
+  const callbacks = new CallbackSender({
+    allow: config.callbackAllow,
+    logger,
+    onDone: (result, outcome) => saveInvocationCallback(database.db, result.tenantId, result.invocationId, outcome),
+  });
   const dispatcher = new AsyncDispatcher({ ...deps, queue, saveRecord, callbacks, concurrency: config.concurrency,
     extendEveryMs: Math.floor(config.visibilityMs / 3),
   });

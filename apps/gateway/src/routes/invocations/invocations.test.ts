@@ -23,7 +23,15 @@ describe("invocation routes", () => {
         startedAt: new Date(base + i * 1000),
         logs: [{ at: new Date(base).toISOString(), level: "info", message: `line ${i}` }],
       })),
-      { id: "inv_cron0", tenantId: acme.id, functionId: cron, mode: "async", status: "ok", startedAt: new Date(base + 10_000) },
+      {
+        id: "inv_cron0",
+        tenantId: acme.id,
+        functionId: cron,
+        mode: "async",
+        status: "ok",
+        startedAt: new Date(base + 10_000),
+        callback: { origin: "https://hooks.example", attempt: 1, delivered: false, status: 503, tries: 4, error: "the receiver answered 503", at: new Date(base + 11_000).toISOString() },
+      },
       { id: "inv_theirs", tenantId: other.id, functionId: theirs, mode: "sync", status: "ok", startedAt: new Date(base + 20_000) },
     ]);
   }, 60_000);
@@ -62,6 +70,15 @@ describe("invocation routes", () => {
       const missing = await gw.operator(`/v1/tenants/acme/invocations/${id}`);
       expect(await errorOf(missing)).toMatchObject({ code: "not_found", message: "invocation not found" });
     }
+  });
+
+  it("gets an async record with its callback's outcome (null without one), which the list leaves out", async () => {
+    expect(await (await gw.operator("/v1/tenants/acme/invocations/inv_cron0")).json()).toMatchObject({
+      id: "inv_cron0",
+      callback: { origin: "https://hooks.example", attempt: 1, delivered: false, status: 503, tries: 4, error: "the receiver answered 503", at: "2026-11-01T00:00:11.000Z" },
+    });
+    expect(await (await gw.operator("/v1/tenants/acme/invocations/inv_api1")).json()).toMatchObject({ id: "inv_api1", callback: null });
+    expect((await page("?function=cron")).invocations[0]).not.toHaveProperty("callback");
   });
 
   it("refuses bad queries naming the parameter", async () => {

@@ -22,6 +22,19 @@ export const invocationSchema = z
 
 export const logLineSchema = z.object({ at: z.string(), level: z.string(), message: z.string() });
 
+/** How an async invocation's callback went; the URL only by its origin (its path and query may hold a token). */
+export const callbackSchema = z
+  .object({
+    origin: z.string().openapi({ description: "The callback URL's scheme, host and port" }),
+    attempt: z.number().int().openapi({ description: "The attempt whose result the callback carried" }),
+    delivered: z.boolean().openapi({ description: "The receiver answered 2xx" }),
+    status: z.number().int().optional().openapi({ description: "The receiver's status on the last try; absent when it did not answer" }),
+    tries: z.number().int(),
+    error: z.string().optional(),
+    at: z.string().openapi({ description: "When the last try ended" }),
+  })
+  .openapi("InvocationCallback");
+
 /** An invocation record as listed (without its logs, which can be long). */
 export function invocationView(r: InvocationSummary) {
   return {

@@ -93,6 +93,9 @@ describe.each(queues)("async invocations on %s", (_name, queueEnv) => {
     expect(seen).toMatchObject({ invocationId, attempt: "1", method: "POST", path: "/orders", query: "?x=1", body: "ping", apiKey: null, authorization: null });
     await waitUntil(async () => (await record(invocationId))["status"] === "succeeded", 10_000, "the record");
     expect(await record(invocationId)).toMatchObject({ mode: "async", trigger: "queue", attempt: 1, httpStatus: 200 });
+    // The callback's outcome joins the record, naming the receiver by its origin only.
+    await waitUntil(async () => (await record(invocationId))["callback"] != null, 10_000, "the callback's outcome");
+    expect((await record(invocationId))["callback"]).toMatchObject({ origin: receiver.url, attempt: 1, delivered: true, status: 200, tries: 1 });
   });
 
   it("answers 404, not 202, for a function that does not exist", async () => {

@@ -6,6 +6,8 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { Context, type CliIo } from "../context.js";
 import { deployDirectory, nameFromDir } from "../deploy/upload.js";
+import { loadStackFile, type StackFunction } from "../stack/stack-file.js";
+import { defaultStackFile, settingsOf } from "./deploy.js";
 import { CliError, describeFailure, exitCodes, usageError } from "../http/cli-error.js";
 import { IsleClient } from "../http/client.js";
 import { findCheckout, freePort } from "../local/checkout.js";
@@ -55,7 +57,15 @@ export function register(program: Command, io: CliIo): void {
           await devCtx.client().json("POST", "/v1/tenants", { json: { name: devTenant } });
           const deploy = async () => {
             try {
-              await deployDirectory(devCtx, { name, dir, entry: options.entry, settings: { visibility: "public" } });
+              // The directory's isle.yaml settings (env, limits), re-read each time, but public:
+              // a local function is called without a key.
+              const fromStack = stackEntry(dir, name);
+              await deployDirectory(devCtx, {
+                name,
+                dir,
+                entry: options.entry ?? fromStack?.entry,
+                settings: { ...(fromStack ? settingsOf(fromStack) : {}), visibility: "public" },
+              });
               return true;
             } catch (err) {
               if (!(err instanceof CliError)) throw err;
@@ -72,21 +82,30 @@ export function register(program: Command, io: CliIo): void {
             const finish = () => {
               watcher.close();
               logs.abort();
+              local.process.off("exit", died);
               done();
             };
-            process.once("SIGINT", finish);
-            process.once("SIGTERM", finish);
-            local.process.once("exit", () => {
+            const died = () => {
               ctx.note("isle dev: the local Isle stopped");
               ctx.note(local.tail().join("\n"));
               finish();
-            });
+            };
+            process.once("SIGINT", finish);
+            process.once("SIGTERM", finish);
+            local.process.once("exit", died);
           });
         } finally {
           await stopAll();
         }
       }),
     );
+}
+
+/** The entry of `dir/isle.yaml` for this function, if the directory has one naming it. */
+function stackEntry(dir: string, name: string): StackFunction | undefined {
+  const path = join(dir, defaultStackFile);
+  if (!existsSync(path)) return undefined;
+  return loadStackFile(path).functions.find((fn) => fn.name === name && fn.dir === dir);
 }
 
 /** Calls `onChange` after a burst of changes under `dir` settles, ignoring .git and node_modules. */

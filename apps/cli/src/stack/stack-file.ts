@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import { CliError, exitCodes } from "../http/cli-error.js";
 
 /** One function of a stack file, with its directory resolved against the file's. */
@@ -56,30 +56,36 @@ export function parseStackFile(text: string, path: string): StackFile {
     const at = lines.linePos(first.pos[0]);
     throw new StackError(`${path}:${at.line}:${at.col}: ${first.message.split("\n")[0]}`);
   }
-  const fail = (keys: Array<string | number>, message: string): never => {
-    const node = doc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
+  /** Fails naming `keys`; at the key itself (`onKey`) or at its value. */
+  const fail = (keys: Array<string | number>, message: string, onKey = false): never => {
+    let node = doc.getIn(keys, true) as { range?: [number, number, number] | null } | undefined;
+    if (onKey && keys.length > 0) {
+      const parent = keys.length > 1 ? doc.getIn(keys.slice(0, -1), true) : doc.contents;
+      const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(keys[keys.length - 1])) : undefined;
+      if (pair && isScalar(pair.key)) node = pair.key;
+    }
     const at = node?.range ? lines.linePos(node.range[0]) : undefined;
     throw new StackError(`${path}${at ? `:${at.line}:${at.col}` : ""}: ${keys.length ? `${keys.join(".")}: ` : ""}${message}`);
   };
   const root: unknown = doc.toJS();
   if (!isRecord(root)) return fail([], "must be a mapping with a `functions` key");
-  for (const key of Object.keys(root)) if (!["version", "tenant", "functions"].includes(key)) fail([key], "unknown key (allowed: version, tenant, functions)");
+  for (const key of Object.keys(root)) if (!["version", "tenant", "functions"].includes(key)) fail([key], "unknown key (allowed: version, tenant, functions)", true);
   if (root.version !== undefined && root.version !== 1) fail(["version"], "must be 1");
   if (root.tenant !== undefined && (typeof root.tenant !== "string" || !dnsLabel.test(root.tenant))) fail(["tenant"], "must be a tenant name (a DNS label)");
   if (!isRecord(root.functions) || Object.keys(root.functions).length === 0) fail(["functions"], "must map at least one function name to its settings");
   const base = dirname(resolve(path));
   const functions = Object.entries(root.functions as Record<string, unknown>).map(([name, value]) =>
-    checkFunction(name, value ?? {}, base, (keys, message) => fail(["functions", name, ...keys], message)),
+    checkFunction(name, value ?? {}, base, (keys, message, onKey) => fail(["functions", name, ...keys], message, onKey)),
   );
   return { path, ...(typeof root.tenant === "string" ? { tenant: root.tenant } : {}), functions };
 }
 
-type Fail = (keys: Array<string | number>, message: string) => never;
+type Fail = (keys: Array<string | number>, message: string, onKey?: boolean) => never;
 
 function checkFunction(name: string, value: unknown, base: string, fail: Fail): StackFunction {
-  if (!dnsLabel.test(name)) fail([], "a function name must be a DNS label: a-z, 0-9 and '-', at most 63 characters");
+  if (!dnsLabel.test(name)) fail([], "a function name must be a DNS label: a-z, 0-9 and '-', at most 63 characters", true);
   if (!isRecord(value)) return fail([], "must be a mapping (path, entry, visibility, env, limits, scale)");
-  for (const key of Object.keys(value)) if (!functionKeys.includes(key)) fail([key], `unknown key (allowed: ${functionKeys.join(", ")})`);
+  for (const key of Object.keys(value)) if (!functionKeys.includes(key)) fail([key], `unknown key (allowed: ${functionKeys.join(", ")})`, true);
   const fn: StackFunction = { name, dir: resolve(base, name) };
   if (value.path !== undefined) {
     if (typeof value.path !== "string" || value.path === "") fail(["path"], "must be a directory, relative to the stack file");
@@ -101,7 +107,7 @@ function checkFunction(name: string, value: unknown, base: string, fail: Fail): 
     if (!isRecord(value.env)) fail(["env"], "must map names to values");
     fn.env = {};
     for (const [key, v] of Object.entries(value.env as Record<string, unknown>)) {
-      if (!envName.test(key)) fail(["env", key], "an env name is an identifier: letters, digits and '_', not starting with a digit");
+      if (!envName.test(key)) fail(["env", key], "an env name is an identifier: letters, digits and '_', not starting with a digit", true);
       if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") fail(["env", key], "must be a string (or a number or boolean, taken as text)");
       fn.env[key] = String(v);
     }
@@ -112,7 +118,7 @@ function checkFunction(name: string, value: unknown, base: string, fail: Fail): 
     if (!isRecord(given)) fail([field], `must be a mapping of ${keys.join(", ")}`);
     const out: Record<string, number> = {};
     for (const [key, v] of Object.entries(given as Record<string, unknown>)) {
-      if (!keys.includes(key)) fail([field, key], `unknown key (allowed: ${keys.join(", ")})`);
+      if (!keys.includes(key)) fail([field, key], `unknown key (allowed: ${keys.join(", ")})`, true);
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0) fail([field, key], "must be a whole number, 0 or more");
       out[key] = v as number;
     }

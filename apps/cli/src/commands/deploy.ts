@@ -2,9 +2,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { Context, CliIo } from "../context.js";
-import { deployDirectory, nameFromDir } from "../deploy/upload.js";
 import { usageError } from "../http/cli-error.js";
-import { filterFunctions, loadStackFile, type StackFunction } from "../stack/stack-file.js";
+import type { StackFunction } from "../stack/stack-file.js";
 import { action } from "./action.js";
 
 interface DeployOptions {
@@ -38,6 +37,7 @@ export function register(program: Command, io: CliIo): void {
         const stackPath = options.file ?? (!dir && !options.name && existsSync(join(io.cwd, defaultStackFile)) ? defaultStackFile : undefined);
         if (stackPath) return deployStack(ctx, resolve(io.cwd, stackPath), options);
         if (options.filter) throw usageError("--filter picks functions of a stack file", "use it with -f isle.yaml");
+        const { deployDirectory, nameFromDir } = await import("../deploy/upload.js");
         const directory = resolve(io.cwd, dir ?? ".");
         const name = options.name ?? nameFromDir(directory);
         if (!name) throw usageError(`cannot name the function after ${directory}`, "give one with --name <function>");
@@ -57,6 +57,9 @@ export function register(program: Command, io: CliIo): void {
 /** Deploys a stack file's functions one after the other, stopping at the first failure. */
 async function deployStack(ctx: Context, path: string, options: DeployOptions): Promise<void> {
   if (options.name || options.entry || options.public) throw usageError("--name, --entry and --public are the stack file's to say", `set them in ${path}`);
+  // Loaded when used: every `isle` start would otherwise pay for the YAML parser and the tar code.
+  const { filterFunctions, loadStackFile } = await import("../stack/stack-file.js");
+  const { deployDirectory } = await import("../deploy/upload.js");
   const stack = loadStackFile(path);
   const chosen = filterFunctions(stack, options.filter);
   if (stack.tenant && !ctx.globals.tenant) ctx.globals.tenant = stack.tenant;

@@ -23,12 +23,14 @@ export function register(program: Command, io: CliIo): void {
         const root = findCheckout();
         const env = { ...io.env, ...(options.port ? { ISLE_PORT: options.port } : {}), ...(options.dataDir ? { ISLE_DATA_DIR: options.dataDir } : {}) };
         const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], { cwd: root, env, stdio: "inherit" });
-        // The terminal's Ctrl-C reaches both processes; start.mjs stops its parts and exits.
+        // Signals are passed on and start.mjs stops its parts. A terminal's Ctrl-C reaches it
+        // twice (it is in our process group too); it stops once.
         const forward = (signal: NodeJS.Signals) => child.kill(signal);
         process.on("SIGTERM", forward);
-        process.on("SIGINT", () => undefined);
+        process.on("SIGINT", forward);
         const code = await new Promise<number>((resolve) => child.on("exit", (status, signal) => resolve(status ?? (signal ? 0 : 1))));
         process.off("SIGTERM", forward);
+        process.off("SIGINT", forward);
         if (code !== 0) throw new CliError(`Isle stopped with exit code ${code}`, exitCodes.api);
       }),
     );

@@ -183,4 +183,25 @@ describe("isle, the CLI", () => {
   it("prints the git remote of a function", async () => {
     expect((await ok(["git-remote", "hello"])).stdout).toBe(`${url}/git/acme/hello.git\n`);
   });
+
+  it("redeploys on save with isle dev --remote, and stops on Ctrl-C", async () => {
+    await ok(["init", "live", "--template", "workers"]);
+    const dev = user.spawn(["dev", "live", "--remote"]);
+    let out = "";
+    let err = "";
+    dev.stdout?.on("data", (chunk) => (out += chunk));
+    dev.stderr?.on("data", (chunk) => (err += chunk));
+    const exited = new Promise<number | null>((done) => dev.on("exit", (code) => done(code)));
+    try {
+      await waitUntil(() => err.includes("watching"), 15_000, `isle dev to deploy and watch\n${err}`);
+      expect(out).toBe(`${url}/fn/acme/live\n`);
+      expect(JSON.parse((await ok(["invoke", "live"])).stdout)).toEqual({ message: "Hello, world!" });
+      writeFileSync(join(user.cwd, "live", "index.ts"), 'export default { fetch: () => Response.json({ message: "saved" }) };\n');
+      await waitUntil(() => /deployed acme\/live: version 2 /.test(err), 15_000, `a redeploy after the save\n${err}`);
+      expect(JSON.parse((await ok(["invoke", "live"])).stdout)).toEqual({ message: "saved" });
+    } finally {
+      dev.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+  });
 });

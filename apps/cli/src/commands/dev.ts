@@ -13,6 +13,7 @@ export function register(program: Command, io: CliIo): void {
     .option("--entry <file>", "the entry module")
     .option("--port <port>", "the local gateway's port (default: a free one)")
     .option("--verbose", "show the local Isle's own logs")
+    .option("--remote", "deploy on save to the profile's gateway and tenant instead of a local Isle")
     .action(
       action<DevOptions, [string]>(io, async (ctx, [dirArg], options) => {
         const { runDev } = await import("../local/dev.js");

@@ -11,9 +11,10 @@ import { CliError, describeFailure, exitCodes, usageError } from "../http/cli-er
 import { IsleClient } from "../http/client.js";
 import { findCheckout, freePort } from "./checkout.js";
 import { formatEntry, serverSentEvents } from "../commands/logs.js";
-import type { LogEntry } from "../commands/views.js";
+import { functionUrl, type LogEntry } from "../commands/views.js";
 
 export interface DevOptions {
+  remote?: boolean;
   name?: string;
   entry?: string;
   port?: string;
@@ -27,64 +28,105 @@ const debounceMs = 250;
 /**
  * `isle dev [dir]`: runs the function on a private single-node Isle — the same gateway, sidecar,
  * agent and workerd as production, started by scripts/start.mjs on a scratch data directory
- * and free ports — deploys it, and deploys again on every save. Its URL goes to stdout; the
- * function's log lines and each redeploy go to stderr. Ctrl-C stops it all and removes the data.
+ * and free ports — deploys it, and deploys again on every save. With `--remote`, the profile's
+ * gateway and tenant instead of a local Isle. Its URL goes to stdout; the function's log lines
+ * and each redeploy go to stderr. Ctrl-C stops it all and removes the local data.
  */
 export async function runDev(ctx: Context, io: CliIo, dirArg: string, options: DevOptions): Promise<void> {
   const dir = resolve(io.cwd, dirArg);
   const name = options.name ?? nameFromDir(dir);
   if (!name) throw usageError(`cannot name the function after ${dir}`, "give one with --name <function>");
-  const root = findCheckout();
-  if (!existsSync(join(root, "apps", "gateway", "dist", "main.js"))) {
-    throw new CliError("Isle is not built in this checkout", exitCodes.config, "run `npm run build` (or `isle up` once)");
-  }
-  const local = await startLocalIsle(root, io, options);
-  const stopAll = () => local.stop();
+  const target = options.remote ? await remoteTarget(ctx) : await localTarget(io, options);
   try {
-    const devCtx = new Context({ ...io, env: { ...io.env, ISLE_URL: local.url, ISLE_API_KEY: local.token, ISLE_PROFILE: undefined } }, { tenant: devTenant });
-    await devCtx.client().json("POST", "/v1/tenants", { json: { name: devTenant } });
-    const deploy = async () => {
+    const deploy = serially(async () => {
       try {
-        // The directory's isle.yaml settings (env, limits), re-read each time, but public:
-        // a local function is called without a key.
+        // The directory's isle.yaml settings (env, limits), re-read each time; a local
+        // function is public, since it is called without a key.
         const fromStack = stackEntry(dir, name);
-        await deployDirectory(devCtx, {
-          name,
-          dir,
-          entry: options.entry ?? fromStack?.entry,
-          settings: { ...(fromStack ? settingsOf(fromStack) : {}), visibility: "public" },
-        });
-        return true;
+        const settings = { ...(fromStack ? settingsOf(fromStack) : {}), ...(options.remote ? {} : { visibility: "public" }) };
+        await deployDirectory(target.ctx, { name, dir, entry: options.entry ?? fromStack?.entry, settings, message: "isle dev" });
       } catch (err) {
         if (!(err instanceof CliError)) throw err;
         for (const line of describeFailure(err)) ctx.note(line);
-        return false;
       }
-    };
+    });
     await deploy();
-    ctx.out(`${local.url}/fn/${devTenant}/${name}`);
+    ctx.out(functionUrl(target.url, target.tenant, name));
     ctx.note(`watching ${dir}; Ctrl-C stops`);
-    const logs = followLogs(devCtx.client(), `/v1/tenants/${devTenant}/functions/${name}/logs`, (entry) => ctx.note(formatEntry(entry)));
+    const logs = followLogs(target.ctx.client(), `/v1/tenants/${encodeURIComponent(target.tenant)}/functions/${encodeURIComponent(name)}/logs`, (entry) =>
+      ctx.note(formatEntry(entry)),
+    );
     await new Promise<void>((done) => {
       const watcher = watchDir(dir, () => void deploy());
       const finish = () => {
         watcher.close();
         logs.abort();
-        local.process.off("exit", died);
+        target.local?.process.off("exit", died);
         done();
       };
       const died = () => {
         ctx.note("isle dev: the local Isle stopped");
-        ctx.note(local.tail().join("\n"));
+        ctx.note(target.local?.tail().join("\n") ?? "");
         finish();
       };
       process.once("SIGINT", finish);
       process.once("SIGTERM", finish);
-      local.process.once("exit", died);
+      target.local?.process.once("exit", died);
     });
   } finally {
-    await stopAll();
+    await target.local?.stop();
   }
+}
+
+/** Where `isle dev` deploys: a context for it, the gateway's URL and tenant, and the local Isle if any. */
+interface DevTarget {
+  ctx: Context;
+  url: string;
+  tenant: string;
+  local?: LocalIsle;
+}
+
+async function remoteTarget(ctx: Context): Promise<DevTarget> {
+  return { ctx, url: ctx.client().baseUrl, tenant: await ctx.tenant() };
+}
+
+async function localTarget(io: CliIo, options: DevOptions): Promise<DevTarget> {
+  const root = findCheckout();
+  if (!existsSync(join(root, "apps", "gateway", "dist", "main.js"))) {
+    throw new CliError("Isle is not built in this checkout", exitCodes.config, "run `npm run build` (or `isle up` once)");
+  }
+  const local = await startLocalIsle(root, io, options);
+  try {
+    const ctx = new Context({ ...io, env: { ...io.env, ISLE_URL: local.url, ISLE_API_KEY: local.token, ISLE_PROFILE: undefined } }, { tenant: devTenant });
+    await ctx.client().json("POST", "/v1/tenants", { json: { name: devTenant } });
+    return { ctx, url: local.url, tenant: devTenant, local };
+  } catch (err) {
+    await local.stop();
+    throw err;
+  }
+}
+
+/**
+ * `run` made to never overlap itself: a call while it runs schedules one more run after it (saves
+ * during a deploy are deployed next, once), and the promise settles when that run is done.
+ */
+export function serially(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    running = run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  return () => {
+    if (!running) return start();
+    again ??= running.then(() => {
+      again = undefined;
+      return start();
+    });
+    return again;
+  };
 }
 
 /** The entry of `dir/isle.yaml` for this function, if the directory has one naming it. */

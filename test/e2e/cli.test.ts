@@ -62,9 +62,10 @@ describe("isle, the CLI", () => {
   });
 
   it("queues an async invocation and shows its output in the logs", async () => {
-    const queued = await ok(["invoke", "hello", "/queued", "--async", "-d", "{}"]);
+    const queued = await ok(["invoke", "hello", "/queued", "--async", "--wait", "-d", "{}"]);
     const id = queued.stdout.trim();
     expect(id).toMatch(/^inv_\w+$/);
+    expect(queued.stderr).toContain("succeeded (HTTP 200) after 1 attempt");
     await waitUntil(async () => (await isle(["logs", "hello"])).stdout.includes(`${id} log   POST /queued`), 15_000, "the async invocation's log line");
     const json = await ok(["logs", "hello", "--json"]);
     expect(json.stdout.trim().split("\n").map((line) => JSON.parse(line).invocationId)).toContain(id);

@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import type { Command } from "commander";
 import type { CliIo, Context } from "../context.js";
 import { CliError, exitCodes, parseServerError, serverError, usageError } from "../http/cli-error.js";
+import { errorOf } from "../http/client.js";
 import { readAll } from "../terminal/input.js";
 import { action, repeatable, type JsonOption } from "./action.js";
 
@@ -15,6 +16,7 @@ interface InvokeOptions extends JsonOption {
   async?: boolean;
   idempotencyKey?: string;
   callbackUrl?: string;
+  wait?: boolean;
 }
 
 /** `isle invoke <function> [path]`: the function's answer on stdout, or with --async its invocation id. */
@@ -31,7 +33,8 @@ export function register(program: Command, io: CliIo): void {
     .option("--async", "queue the invocation; prints its id")
     .option("--idempotency-key <key>", "with --async: the same key gives the same invocation for 24 h")
     .option("--callback-url <url>", "with --async: where the result is POSTed")
-    .option("--json", "with --async: print { invocationId, location } as JSON")
+    .option("--wait", "with --async: wait until the invocation succeeded, failed or went dead, and say which")
+    .option("--json", "with --async: print { invocationId, location } as JSON (with --wait: the record)")
     .action(
       action<InvokeOptions, [string, string]>(io, async (ctx, [fn, path], options) => {
         const headers = parseHeaders(options.header);
@@ -42,9 +45,9 @@ export function register(program: Command, io: CliIo): void {
         if (options.async) {
           if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
           if (options.callbackUrl) headers["x-callback-url"] = options.callbackUrl;
-          return invokeAsync(ctx, `/async/${tenant}/${encodeURIComponent(fn)}${suffix}`, method, headers, body, options.json);
+          return invokeAsync(ctx, `/async/${tenant}/${encodeURIComponent(fn)}${suffix}`, method, headers, body, options);
         }
-        if (options.idempotencyKey || options.callbackUrl) throw usageError("--idempotency-key and --callback-url go with --async");
+        if (options.idempotencyKey || options.callbackUrl || options.wait) throw usageError("--idempotency-key, --callback-url and --wait go with --async");
         const res = await ctx.client().request(method, `/fn/${tenant}/${encodeURIComponent(fn)}${suffix}`, { headers, allowErrors: true, ...(body ? { body } : {}) });
         if (options.include) {
           ctx.note(`HTTP ${res.status} ${res.statusText}`);
@@ -59,13 +62,44 @@ export function register(program: Command, io: CliIo): void {
     );
 }
 
-async function invokeAsync(ctx: Context, path: string, method: string, headers: Record<string, string>, body: Uint8Array<ArrayBuffer> | undefined, json?: boolean) {
+async function invokeAsync(ctx: Context, path: string, method: string, headers: Record<string, string>, body: Uint8Array<ArrayBuffer> | undefined, options: InvokeOptions) {
   const res = await ctx.client().request(method, path, { headers, ...(body ? { body } : {}) });
   const { invocationId } = (await res.json()) as { invocationId: string };
   const location = res.headers.get("location");
-  if (json) return ctx.json({ invocationId, location });
-  ctx.out(invocationId);
-  ctx.note(`queued; \`isle logs\` shows its output, ${location ?? "GET …/invocations/<id>"} its record`);
+  if (!options.wait) {
+    if (options.json) return ctx.json({ invocationId, location });
+    ctx.out(invocationId);
+    ctx.note(`queued; \`isle logs\` shows its output, ${location ?? "GET …/invocations/<id>"} its record`);
+    return;
+  }
+  const record = await waitForRecord(ctx, invocationId);
+  if (options.json) ctx.json(record);
+  else {
+    ctx.out(invocationId);
+    ctx.note(`${record.status}${record.httpStatus ? ` (HTTP ${record.httpStatus})` : ""} after ${record.attempt} attempt${record.attempt === 1 ? "" : "s"}${record.errorCode ? `: ${record.errorCode}` : ""}`);
+  }
+  if (record.status !== "succeeded") throw new CliError(`the invocation ${record.status}`, exitCodes.api, "`isle logs <function> --status failed` shows its output");
+}
+
+interface InvocationRecord {
+  id: string;
+  status: string;
+  httpStatus: number | null;
+  attempt: number;
+  errorCode: string | null;
+}
+
+/** The record once its status is final; before the first attempt starts there is none (404). */
+async function waitForRecord(ctx: Context, id: string): Promise<InvocationRecord> {
+  const path = await ctx.tenantPath(`/invocations/${encodeURIComponent(id)}`);
+  for (;;) {
+    const res = await ctx.client().request("GET", path, { allowErrors: true });
+    if (res.ok) {
+      const record = (await res.json()) as InvocationRecord;
+      if (["succeeded", "failed", "dead"].includes(record.status)) return record;
+    } else if (res.status !== 404) throw await errorOf(res);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**

@@ -34,6 +34,7 @@ export function register(program: Command, io: CliIo): void {
     .option("--include-node-modules", "upload node_modules too (default: left out; the build installs packages itself)")
     .action(
       action<DeployOptions, [string | undefined]>(io, async (ctx, [dir], options) => {
+        if (dir && options.file) throw usageError("give a directory or a stack file (-f), not both");
         const stackPath = options.file ?? (!dir && !options.name && existsSync(join(io.cwd, defaultStackFile)) ? defaultStackFile : undefined);
         if (stackPath) return deployStack(ctx, resolve(io.cwd, stackPath), options);
         if (options.filter) throw usageError("--filter picks functions of a stack file", "use it with -f isle.yaml");

@@ -29,6 +29,7 @@ describe("isle, the CLI", () => {
     url = stack.baseUrl;
   });
   afterAll(async () => {
+    user?.remove();
     await stack?.stop();
   });
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -24,6 +24,11 @@ export class CliUser {
   constructor() {
     if (!existsSync(isleBin)) throw new Error(`${isleBin} is missing: run bash scripts/setup.sh`);
     this.cwd = this.home;
+  }
+
+  /** Removes the user's home, profiles and function directories included. */
+  remove(): void {
+    rmSync(this.home, { recursive: true, force: true });
   }
 
   get configFile(): string {

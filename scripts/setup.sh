@@ -33,3 +33,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-audit --no-fund
 fi
 npm run build --silent
+# npm links a workspace's bin only when its file exists, and a fresh clone's install runs
+# before the build: link the CLI (node_modules/.bin/isle) once it is built.
+[ -x node_modules/.bin/isle ] || npm rebuild --ignore-scripts --silent @isle/cli

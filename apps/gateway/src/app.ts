@@ -26,6 +26,7 @@ import { registerManagement } from "./routes/index.js";
 import { registerAsyncInvoke, type AsyncInvokeDeps } from "./routes/invoke/async.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
 import { registerMetrics } from "./routes/metrics/metrics.js";
+import { whoamiPath } from "./routes/whoami/get.js";
 import type { SecretBox } from "./secrets/secret-box.js";
 
 export interface AppDeps {
@@ -96,7 +97,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.
   app.use("/v1/*", accessLog(deps.logger));
-  app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath] }));
+  app.use("/v1/*", apiAuth({ adminToken: deps.adminToken, verifier, db: deps.db, publicPaths: [openApiPath], selfPaths: [whoamiPath] }));
   // After authorisation, so a stranger's oversized request is a 401 like any other.
   app.use("/v1/*", maxBody(deps.limits.maxUploadBytes));
   registerManagement(app, {

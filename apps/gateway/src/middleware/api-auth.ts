@@ -11,6 +11,8 @@ export interface ApiAuthOptions {
   db: IsleDb;
   /** Paths under /v1 anyone may read (the OpenAPI document). */
   publicPaths?: readonly string[];
+  /** Paths outside any tenant that every valid credential may call, about itself (whoami). */
+  selfPaths?: readonly string[];
 }
 
 /** The one answer for every credential problem, so a caller learns nothing about why. */
@@ -27,7 +29,7 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * filter). Every credential failure — missing, malformed, unknown, expired, revoked,
  * another tenant's — is the same 401; a real key lacking a scope is 403.
  */
-export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthOptions): MiddlewareHandler<GatewayEnv> {
+export function apiAuth({ adminToken, verifier, db, publicPaths = [], selfPaths = [] }: ApiAuthOptions): MiddlewareHandler<GatewayEnv> {
   const operatorDigest = digest(adminToken);
   const isOperator = (credential: string) => timingSafeEqual(digest(credential), operatorDigest);
 
@@ -49,8 +51,9 @@ export function apiAuth({ adminToken, verifier, db, publicPaths = [] }: ApiAuthO
     const segments = c.req.path.split("/").slice(1); // ["v1", "tenants", tenant, area, name, …]
     const tenantName = segments[1] === "tenants" && segments.length > 3 ? segments[2] : undefined;
     if (tenantName === undefined) {
-      // Tenant administration and anything outside a tenant: the operator's alone.
-      if (principal.kind !== "operator") throw unauthorized();
+      // Tenant administration and anything outside a tenant: the operator's alone, but for
+      // the routes where a key asks about itself.
+      if (principal.kind !== "operator" && !selfPaths.includes(c.req.path)) throw unauthorized();
       return next();
     }
 

@@ -28,6 +28,7 @@ import * as listTenants from "./tenants/list.js";
 import * as updateTenant from "./tenants/update.js";
 import * as deleteTraffic from "./traffic/delete.js";
 import * as putTraffic from "./traffic/put.js";
+import * as whoami from "./whoami/get.js";
 
 /** Every management operation, one module each: its route definition and `register`. */
 export const operations = [
@@ -59,6 +60,7 @@ export const operations = [
   functionLogs,
   putSchedules,
   listSchedules,
+  whoami,
 ] as const;
 
 /** Registers the /v1 management API and its OpenAPI document on the app. */

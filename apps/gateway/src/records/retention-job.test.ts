@@ -93,7 +93,8 @@ describe.each(drivers)("RecordRetentionJob (%s)", (driver) => {
     }
   });
 
-  it.runIf(driver === "postgres")("skips its pass while another gateway holds the lock", async () => {
+  // PGlite has one opener, so no other gateway can hold the lock there: registered on Postgres only.
+  if (driver === "postgres") it("skips its pass while another gateway holds the lock", async () => {
     await tenantWith("locked", undefined, [["old", 30]]);
     const other = await openDatabase(opened.options);
     try {

@@ -20,6 +20,8 @@ export interface BuildInput {
   installTimeoutMs?: number | undefined;
   /** The npm registry to install from; default the public one. */
   registry?: string | undefined;
+  /** Progress lines for a person watching the build (npm installs take a while). */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 export interface BuiltArtifact {
@@ -68,6 +70,7 @@ export async function bundleFunction(input: BuildInput): Promise<BuiltArtifact> 
     // when it finds none, its output is the bundle.
     let result = await run(uploadedModules ? "build" : "collect");
     if (!uploadedModules && packages.size > 0) {
+      input.onProgress?.(`installing npm packages: ${[...packages.keys()].join(", ")}`);
       await installPackages({
         dependencies: dependencyRanges(packages, sources),
         lock: readLock(sources),

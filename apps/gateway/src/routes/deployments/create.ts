@@ -1,14 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { activateDeployment, createDeployment, putArtifact } from "@isle/db";
 import { IsleError } from "@isle/errors";
-import { bundleFunction } from "../../control/build/bundle.js";
+import { activatePrepared, prepareDeployment } from "../../control/deploy.js";
 import type { SourceFile } from "../../control/build/source-files.js";
 import { extractTarGz } from "../../control/build/tar.js";
 import type { GatewayEnv } from "../../env.js";
 import { maxBody } from "../../middleware/body-size.js";
 import { bearer, errors, functionParams, jsonResponse, type ApiApp, type ApiDeps } from "../api.js";
-import { saveFunction } from "../functions/views.js";
 
 export interface DeployLimits {
   maxUploadBytes: number;
@@ -53,8 +51,8 @@ export const route = createRoute({
 
 /**
  * `POST /v1/tenants/:tenant/functions/:function/deployments` → 201 `{ id, version, status }`
- * once the new version is active. A failed build changes nothing: the active version keeps
- * serving.
+ * once the new version is active. A failed build or an invalid repository config changes
+ * nothing: the active version keeps serving.
  */
 export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
   app.openapi(
@@ -67,19 +65,13 @@ export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
       const entry = upload.entry ?? query.entry;
       const message = (upload.message ?? query.message)?.slice(0, 1000);
 
-      const built = await bundleFunction({ files: upload.files, entry, maxBundleBytes: limits.maxBundleBytes, cacheDir: limits.buildCacheDir });
-      const fn = await saveFunction(db, tenant, name, {});
-      await putArtifact(db, built.hash, built.bytes);
-      const deployment = await createDeployment(db, {
-        tenantId: tenant.id,
-        functionId: fn.id,
-        artifactHash: built.hash,
-        entry: built.entry,
-        message: message ?? null,
-      });
-      await activateDeployment(db, tenant.id, fn.id, deployment.id);
-      resolver.invalidate(tenant.name, fn.name);
-      return c.json({ id: deployment.id, version: deployment.version, status: deployment.status, artifactHash: built.hash }, 201);
+      // The sources' isle.json / isle.toml gives the entry when the upload names none, and its
+      // settings (runtime, visibility, limits, scale) apply as this version goes live.
+      const deps = { db, resolver, limits };
+      const prepared = await prepareDeployment(deps, { tenant, functionName: name, files: upload.files, entry, message, source: "api" });
+      await activatePrepared(deps, tenant, prepared);
+      const { deployment } = prepared;
+      return c.json({ id: deployment.id, version: deployment.version, status: deployment.status, artifactHash: deployment.artifactHash }, 201);
     },
   );
 }

@@ -122,4 +122,19 @@ describe("deployment and traffic routes", () => {
     expect((await gw.deploy("acme", "api", { "index.js": source("no") }, reader.key)).status).toBe(403);
     expect((await gw.request("/v1/tenants/acme/functions/api/deployments", {}, reader.key)).status).toBe(200);
   });
+
+  it("takes the entry and settings from the upload's isle.json, and refuses a bad one naming the key", async () => {
+    const config = JSON.stringify({ entry: "src/handler.js", visibility: "public", limits: { timeoutMs: 4000 } });
+    const res = await upload(tarGz({ "isle.json": config, "src/handler.js": source("configured") }), "", "application/gzip", "other");
+    expect(res.status, await res.clone().text()).toBe(201);
+    const target = await findActiveTarget(gw.database.db, "other", "api");
+    expect(target).toMatchObject({ entry: "src/handler.js", visibility: "public", limits: { timeoutMs: 4000 } });
+
+    const bad = await upload(tarGz({ "isle.toml": "[limits]\ntimeoutMs = 1", "index.js": source("bad") }), "", "application/gzip", "other");
+    expect(bad.status).toBe(400);
+    expect((await errorOf(bad)).message).toMatch(/^isle\.toml: limits\.timeoutMs: /);
+    const needsEnv = await upload(tarGz({ "isle.json": JSON.stringify({ env: ["API_TOKEN"] }), "index.js": source("env") }), "", "application/gzip", "other");
+    expect((await errorOf(needsEnv)).message).toMatch(/^isle\.json: env: API_TOKEN is not set/);
+    expect((await findActiveTarget(gw.database.db, "other", "api"))?.deploymentId).toBe(target?.deploymentId);
+  });
 });

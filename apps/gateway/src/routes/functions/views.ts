@@ -3,7 +3,8 @@ import { countFunctions, findFunction, upsertFunction, type FunctionRow, type Fu
 import { IsleError } from "@isle/errors";
 import { maxRequestBytesCeiling } from "../../invoke/limits.js";
 
-const limitsSchema = z.strictObject({
+/** A function's limits as PUT and the repository's config (isle.json / isle.toml) accept them. */
+export const limitsSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(15 * 60_000).optional(),
   cpuMs: z.number().int().min(1).max(15 * 60_000).optional(),
   memoryMb: z.number().int().min(16).max(8192).optional(),
@@ -30,7 +31,8 @@ const limitsSchema = z.strictObject({
     .openapi({ description: "Invocations running at once on each node; more are refused with 429. Default: no cap." }),
 });
 
-const scaleSchema = z.strictObject({
+/** A function's scale settings as PUT and the repository's config accept them. */
+export const scaleSchema = z.strictObject({
   min: z.number().int().min(0).max(1000).optional(),
   max: z.number().int().min(0).max(1000).optional(),
   targetConcurrency: z.number().int().min(1).max(10_000).optional(),

@@ -1,0 +1,82 @@
+import { activateDeployment, createDeployment, findFunction, listFunctionSecrets, putArtifact, type Deployment, type FunctionRow, type IsleDb, type Tenant } from "@isle/db";
+import { bundleFunction } from "./build/bundle.js";
+import { checkRequiredEnv, readRepoConfig, type RepoConfig } from "./build/repo-config.js";
+import type { SourceFile } from "./build/source-files.js";
+import type { TargetResolver } from "../invoke/target-resolver.js";
+import { saveFunction } from "../routes/functions/views.js";
+
+/** What building and activating a version needs. */
+export interface DeployDeps {
+  db: IsleDb;
+  resolver: TargetResolver;
+  limits: { maxBundleBytes: number; buildCacheDir?: string | undefined };
+}
+
+export interface DeployInput {
+  tenant: Tenant;
+  functionName: string;
+  files: SourceFile[];
+  /** An explicit entry wins over the repository config's. */
+  entry?: string | undefined;
+  message?: string | null | undefined;
+  /** `api` or `git`. */
+  source: string;
+  /** Progress lines for a person watching (a git push shows them as `remote:` lines). */
+  onProgress?: ((line: string) => void) | undefined;
+}
+
+/** A built version, stored and recorded but not yet live. */
+export interface PreparedDeployment {
+  fn: FunctionRow;
+  deployment: Deployment;
+  config: RepoConfig | undefined;
+}
+
+/**
+ * Validates the sources' repository config, builds them, stores the artifact and records a
+ * ready deployment. Nothing is live yet: a failure anywhere leaves the serving version as it
+ * was, and so does success until {@link activatePrepared}.
+ */
+export async function prepareDeployment(deps: DeployDeps, input: DeployInput): Promise<PreparedDeployment> {
+  const say = input.onProgress ?? (() => undefined);
+  const config = readRepoConfig(input.files);
+  if (config) say(`read ${config.file}`);
+  if (config && config.env.length > 0) {
+    const existing = await findFunction(deps.db, input.tenant.id, input.functionName);
+    const secrets = existing ? await listFunctionSecrets(deps.db, input.tenant.id, existing.id) : [];
+    checkRequiredEnv(config, [...Object.keys(existing?.env ?? {}), ...secrets.map((s) => s.name)]);
+  }
+  say(`building ${input.files.length} file${input.files.length === 1 ? "" : "s"}`);
+  const built = await bundleFunction({
+    files: input.files,
+    entry: input.entry ?? config?.entry,
+    maxBundleBytes: deps.limits.maxBundleBytes,
+    cacheDir: deps.limits.buildCacheDir,
+    onProgress: say,
+  });
+  say(`built ${built.entry}: ${built.bytes.byteLength} bytes, sha256 ${built.hash.slice(0, 12)}`);
+  const fn = await saveFunction(deps.db, input.tenant, input.functionName, {});
+  await putArtifact(deps.db, built.hash, built.bytes);
+  const deployment = await createDeployment(deps.db, {
+    tenantId: input.tenant.id,
+    functionId: fn.id,
+    artifactHash: built.hash,
+    entry: built.entry,
+    message: input.message ?? null,
+    source: input.source,
+  });
+  return { fn, deployment, config };
+}
+
+/**
+ * Makes a prepared version the function's live one: the repository config's settings first
+ * (absent ones keep their value), then the pointer, then this gateway's cache.
+ */
+export async function activatePrepared(deps: DeployDeps, tenant: Tenant, prepared: PreparedDeployment): Promise<FunctionRow> {
+  if (prepared.config && Object.keys(prepared.config.settings).length > 0) {
+    await saveFunction(deps.db, tenant, prepared.fn.name, prepared.config.settings);
+  }
+  const fn = await activateDeployment(deps.db, tenant.id, prepared.fn.id, prepared.deployment.id);
+  deps.resolver.invalidate(tenant.name, fn.name);
+  return fn;
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
 /** The kinds of row the app names itself; the prefix makes an id self-describing in logs and URLs. */
-export type IdPrefix = "ten" | "key" | "fn" | "dep" | "inv" | "agt" | "sec" | "sch";
+export type IdPrefix = "ten" | "key" | "fn" | "dep" | "inv" | "agt" | "sec" | "sch" | "pre";
 
 // RFC 4648 base32, lower-cased: no ambiguous case, safe in URLs, DNS labels and file names.
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";

@@ -15,6 +15,9 @@ export interface CreateDeploymentInput {
   message?: string | null;
   /** `api` unless given (`git`, `cli`…). */
   source?: string;
+  /** The git branch and commit it was built from (git pushes). */
+  branch?: string | null;
+  commit?: string | null;
   /** `ready` unless given: deploys are built before they are recorded. */
   status?: DeploymentStatus;
 }
@@ -49,6 +52,8 @@ export async function createDeployment(db: IsleDb, input: CreateDeploymentInput)
             entry: input.entry,
             message: input.message ?? null,
             source: input.source ?? "api",
+            branch: input.branch ?? null,
+            commit: input.commit ?? null,
           })
           .returning();
         if (!row) throw new Error("insert into deployments returned no row");

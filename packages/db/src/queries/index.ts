@@ -16,7 +16,8 @@ export {
   findDeployment,
   type CreateDeploymentInput,
 } from "./deployments.js";
-export { findActiveTarget, type ActiveTarget } from "./targets.js";
+export { findActiveTarget, findPreviewTarget, type ActiveTarget } from "./targets.js";
+export { upsertPreview, findPreviewByLabel, deletePreview, type PreviewInput } from "./previews.js";
 export { upsertAgent, markAgentSeen, type AgentRegistration } from "./agents.js";
 export { dnsLabelPattern, isDnsLabel, sqlStateOf } from "./pg-errors.js";
 export {

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { deployments } from "../schema/deployments.js";
 import { functions, type FunctionLimits, type TrafficSplit, type FunctionRuntime, type FunctionVisibility } from "../schema/functions.js";
+import { previews } from "../schema/previews.js";
 import { tenants, type TenantQuotas } from "../schema/tenants.js";
 
 /** Everything the invoke path needs to route a request to the live version of a function. */
@@ -26,6 +27,23 @@ export interface ActiveTarget {
   version: number;
 }
 
+const targetColumns = {
+  tenantId: tenants.id,
+  tenantName: tenants.name,
+  tenantQuotas: tenants.quotas,
+  functionId: functions.id,
+  functionName: functions.name,
+  runtime: functions.runtime,
+  visibility: functions.visibility,
+  limits: functions.limits,
+  env: functions.env,
+  traffic: functions.traffic,
+  deploymentId: deployments.id,
+  artifactHash: deployments.artifactHash,
+  entry: deployments.entry,
+  version: deployments.version,
+};
+
 /**
  * Resolve `/fn/:tenant/:function` to its active deployment in one round trip (this runs on
  * every invoke). Undefined when the tenant, the function or an active deployment is missing —
@@ -38,22 +56,7 @@ export async function findActiveTarget(
   functionName: string,
 ): Promise<ActiveTarget | undefined> {
   const [row] = await db
-    .select({
-      tenantId: tenants.id,
-      tenantName: tenants.name,
-      tenantQuotas: tenants.quotas,
-      functionId: functions.id,
-      functionName: functions.name,
-      runtime: functions.runtime,
-      visibility: functions.visibility,
-      limits: functions.limits,
-      env: functions.env,
-      traffic: functions.traffic,
-      deploymentId: deployments.id,
-      artifactHash: deployments.artifactHash,
-      entry: deployments.entry,
-      version: deployments.version,
-    })
+    .select(targetColumns)
     .from(tenants)
     .innerJoin(functions, and(eq(functions.tenantId, tenants.id), eq(functions.name, functionName)))
     .innerJoin(
@@ -67,4 +70,29 @@ export async function findActiveTarget(
     .where(eq(tenants.name, tenantName))
     .limit(1);
   return row;
+}
+
+/**
+ * Resolve `/fn/:tenant/:function@:label` to the deployment of that branch preview, in one round
+ * trip, scoped like findActiveTarget: the function's settings, the preview's deployment. A
+ * traffic split is the live version's affair: a preview takes every request it gets.
+ */
+export async function findPreviewTarget(
+  db: IsleDb,
+  tenantName: string,
+  functionName: string,
+  label: string,
+): Promise<ActiveTarget | undefined> {
+  const [row] = await db
+    .select(targetColumns)
+    .from(tenants)
+    .innerJoin(functions, and(eq(functions.tenantId, tenants.id), eq(functions.name, functionName)))
+    .innerJoin(previews, and(eq(previews.functionId, functions.id), eq(previews.tenantId, tenants.id), eq(previews.label, label)))
+    .innerJoin(
+      deployments,
+      and(eq(deployments.id, previews.deploymentId), eq(deployments.functionId, functions.id), eq(deployments.tenantId, tenants.id)),
+    )
+    .where(eq(tenants.name, tenantName))
+    .limit(1);
+  return row ? { ...row, traffic: null } : undefined;
 }

@@ -29,6 +29,10 @@ export const deployments = pgTable(
     message: text("message"),
     /** Where it came from: `api`, `git`, `cli`… */
     source: text("source").notNull().default("api"),
+    /** The git branch it was pushed from; null for uploads. */
+    branch: text("branch"),
+    /** The git commit it was built from; null for uploads. */
+    commit: text("commit"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

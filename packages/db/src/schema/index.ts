@@ -8,3 +8,4 @@ export * from "./agents.js";
 export * from "./function-secrets.js";
 export * from "./queue-messages.js";
 export * from "./function-schedules.js";
+export * from "./previews.js";

@@ -60,7 +60,7 @@ describe("gateway app", () => {
     const secretBox = new SecretBox(randomBytes(32));
     app = createApp({
       db,
-      resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
+      resolver: new CachedTargetResolver((t, f, b) => resolveTarget(db, t, f, b), 0),
       membership,
       invoker,
       verifier: new ApiKeyVerifier((id) => findApiKeyById(db, id)),

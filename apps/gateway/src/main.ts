@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   );
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger, { appendLogs: (rows) => appendInvocationLogs(db, rows) });
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
-  const resolver = new CachedTargetResolver((tenant, fn) => resolveTarget(db, tenant, fn));
+  const resolver = new CachedTargetResolver((tenant, fn, branch) => resolveTarget(db, tenant, fn, branch));
   const metrics = gatewayMetrics(membership, outliers);
   const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({

@@ -33,4 +33,17 @@ describe("CachedTargetResolver", () => {
     expect(await resolver.resolve("acme", "hello")).toBeDefined();
     expect(await resolver.resolve("other", "hello")).toBeUndefined();
   });
+
+  it("caches a branch preview apart from the live version, and forgets both on invalidate", async () => {
+    let version = 1;
+    const seen: Array<string | undefined> = [];
+    const resolver = new CachedTargetResolver(async (_t, _f, branch) => (seen.push(branch), target(branch ? version + 10 : version)), 60_000);
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(1);
+    expect((await resolver.resolve("acme", "hello", "feature-x"))?.version).toBe(11);
+    version = 2;
+    resolver.invalidate("acme", "hello");
+    expect((await resolver.resolve("acme", "hello", "feature-x"))?.version).toBe(12);
+    expect((await resolver.resolve("acme", "hello"))?.version).toBe(2);
+    expect(seen).toEqual([undefined, "feature-x", "feature-x", undefined]);
+  });
 });

@@ -1,4 +1,4 @@
-import { findActiveTarget, findDeployment, listFunctionSecrets, type ActiveTarget, type IsleDb } from "@isle/db";
+import { findActiveTarget, findDeployment, findPreviewTarget, listFunctionSecrets, type ActiveTarget, type IsleDb } from "@isle/db";
 import { envVersion } from "../control/env-store.js";
 
 /** The active deployment a request for tenant/function runs, and the reference of its env. */
@@ -11,8 +11,9 @@ export type InvokeTarget = ActiveTarget & {
 
 /** Finds what a request should run; undefined when the tenant or function does not exist. */
 export interface TargetResolver {
-  resolve(tenantName: string, functionName: string): Promise<InvokeTarget | undefined>;
-  /** Forgets cached answers for one function, after a deploy or setting change. */
+  /** The live version, or with `branch` (a preview's label) that branch's preview. */
+  resolve(tenantName: string, functionName: string, branch?: string): Promise<InvokeTarget | undefined>;
+  /** Forgets cached answers for one function and its previews, after a deploy or setting change. */
   invalidate(tenantName: string, functionName: string): void;
 }
 
@@ -26,24 +27,27 @@ export class CachedTargetResolver implements TargetResolver {
   private readonly cache = new Map<string, { target: InvokeTarget | undefined; expiresMs: number }>();
 
   constructor(
-    private readonly lookup: (tenantName: string, functionName: string) => Promise<InvokeTarget | undefined>,
+    private readonly lookup: (tenantName: string, functionName: string, branch?: string) => Promise<InvokeTarget | undefined>,
     private readonly ttlMs = 500,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = 10_000,
   ) {}
 
-  async resolve(tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
-    const key = `${tenantName}/${functionName}`;
+  async resolve(tenantName: string, functionName: string, branch?: string): Promise<InvokeTarget | undefined> {
+    const key = `${tenantName}/${functionName}${branch === undefined ? "" : `@${branch}`}`;
     const hit = this.cache.get(key);
     if (hit && hit.expiresMs > this.now()) return hit.target;
-    const target = await this.lookup(tenantName, functionName);
+    const target = await (branch === undefined ? this.lookup(tenantName, functionName) : this.lookup(tenantName, functionName, branch));
     if (this.cache.size >= this.maxEntries) this.cache.clear();
     this.cache.set(key, { target, expiresMs: this.now() + this.ttlMs });
     return target;
   }
 
   invalidate(tenantName: string, functionName: string): void {
-    this.cache.delete(`${tenantName}/${functionName}`);
+    const key = `${tenantName}/${functionName}`;
+    this.cache.delete(key);
+    // Previews are few; a deploy is rare next to invokes, so a scan is cheap enough.
+    for (const cached of this.cache.keys()) if (cached.startsWith(`${key}@`)) this.cache.delete(cached);
   }
 }
 
@@ -52,8 +56,9 @@ export class CachedTargetResolver implements TargetResolver {
  * tenant/function: the target's row carries the variables; the secrets are
  * read sealed (the version hashes their ciphertext, nothing is decrypted).
  */
-export async function resolveTarget(db: IsleDb, tenantName: string, functionName: string): Promise<InvokeTarget | undefined> {
-  const target = await findActiveTarget(db, tenantName, functionName);
+export async function resolveTarget(db: IsleDb, tenantName: string, functionName: string, branch?: string): Promise<InvokeTarget | undefined> {
+  const target =
+    branch === undefined ? await findActiveTarget(db, tenantName, functionName) : await findPreviewTarget(db, tenantName, functionName, branch);
   if (!target) return undefined;
   const secrets = await listFunctionSecrets(db, target.tenantId, target.functionId);
   const version = envVersion({ env: target.env, secrets });

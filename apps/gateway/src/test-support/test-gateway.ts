@@ -85,7 +85,7 @@ export async function startTestGateway(
   });
   const app = createApp({
     db,
-    resolver: new CachedTargetResolver((t, f) => resolveTarget(db, t, f), 0),
+    resolver: new CachedTargetResolver((t, f, b) => resolveTarget(db, t, f, b), 0),
     membership,
     invoker: options.invoker ?? {
       invoke: async () => ({ response: new Response("unused"), coldStart: false, outcome: Promise.resolve({ errorCode: undefined, fault: undefined }) }),

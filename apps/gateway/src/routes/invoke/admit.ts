@@ -8,6 +8,7 @@ import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.
 import type { GatewayMetrics } from "../../metrics/gateway-metrics.js";
 import { enforceRateLimit, invokePolicies, type RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
 import type { RateLimiter } from "../../rate-limit/rate-limiter.js";
+import { isBranchLabel } from "../../git/branch-label.js";
 import { authorizeInvoke } from "./invoke-auth.js";
 
 /** What admitting an invoke needs; a subset of the invoke routes' dependencies. */
@@ -30,14 +31,21 @@ export interface Admitted {
 }
 
 /**
- * The checks every invoke passes, sync or async, in this order: the function exists (one
+ * The checks every invoke passes, sync or async, in this order: the function (or its branch
+ * preview, with `branch`) exists (one
  * answer for a missing tenant and a missing function: no probing), the caller may invoke it,
  * and the tenant's and key's rate limits allow it — after authorisation, so a stranger's
  * requests for a private function spend no one's budget.
  */
-export async function admitInvoke(c: Context<GatewayEnv>, deps: AdmitDeps, tenantName: string, functionName: string): Promise<Admitted> {
-  const target =
-    isDnsLabel(tenantName) && isDnsLabel(functionName) ? await deps.resolver.resolve(tenantName, functionName) : undefined;
+export async function admitInvoke(
+  c: Context<GatewayEnv>,
+  deps: AdmitDeps,
+  tenantName: string,
+  functionName: string,
+  branch?: string,
+): Promise<Admitted> {
+  const named = isDnsLabel(tenantName) && isDnsLabel(functionName) && (branch === undefined || isBranchLabel(branch));
+  const target = named ? await deps.resolver.resolve(tenantName, functionName, branch) : undefined;
   if (!target) throw new IsleError("not_found", "function not found");
   const { depth: callDepth, keyId } = await authorize(c, deps, target);
   const rateHeaders = await enforceRateLimit(

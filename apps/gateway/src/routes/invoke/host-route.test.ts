@@ -23,4 +23,11 @@ describe("parseFunctionHost", () => {
     }
     expect(parseFunctionHost("hello--acme.fn.example.com", undefined)).toBeUndefined();
   });
+
+  it("reads a branch preview host: <branch>--<function>--<tenant>", () => {
+    expect(parseFunctionHost("feature-x--hello--acme.fn.example.com", "fn.example.com")).toEqual({ tenant: "acme", fn: "hello", branch: "feature-x" });
+    expect(parseFunctionHost("Feature-X--hello--acme.fn.example.com:443", "fn.example.com")).toEqual({ tenant: "acme", fn: "hello", branch: "feature-x" });
+    expect(parseFunctionHost("--hello--acme.fn.example.com", "fn.example.com")).toBeUndefined();
+    expect(parseFunctionHost("a.feature-x--hello--acme.fn.example.com", "fn.example.com")).toBeUndefined();
+  });
 });

@@ -49,8 +49,9 @@ export interface InvokeDeps {
 
 /**
  * The sync invoke routes: `ANY /fn/:tenant/:function/*` and, when a domain is
- * configured, any request to `<function>--<tenant>.<domain>`. Each runs the
- * function's active deployment on an agent through that agent's sidecar,
+ * configured, any request to `<function>--<tenant>.<domain>`; a branch preview
+ * at `/fn/:tenant/:function@:branch/*` and `<branch>--<function>--<tenant>.<domain>`.
+ * Each runs the function's active (or preview) deployment on an agent through that agent's sidecar,
  * streaming both bodies, and leaves an invocation record.
  */
 export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
@@ -58,11 +59,19 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
   const tracing = deps.tracing ?? tracingOff;
 
   /** An invoke inside its server span when tracing is on; the span ends with the client's answer. */
-  function traced(c: Context<GatewayEnv>, route: string, url: URL, tenantName: string, functionName: string, path: string): Promise<Response> {
+  function traced(
+    c: Context<GatewayEnv>,
+    route: string,
+    url: URL,
+    tenantName: string,
+    functionName: string,
+    branch: string | undefined,
+    path: string,
+  ): Promise<Response> {
     const span = InvokeSpan.start(tracing, c, route);
-    if (!span) return invoke(c, url, tenantName, functionName, path, undefined);
+    if (!span) return invoke(c, url, tenantName, functionName, branch, path, undefined);
     return span.run(() =>
-      invoke(c, url, tenantName, functionName, path, span).catch((err: unknown) => {
+      invoke(c, url, tenantName, functionName, branch, path, span).catch((err: unknown) => {
         span.fail(err);
         throw err;
       }),
@@ -74,6 +83,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     url: URL,
     tenantName: string,
     functionName: string,
+    branch: string | undefined,
     path: string,
     span: InvokeSpan | undefined,
   ): Promise<Response> {
@@ -81,7 +91,7 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     c.set("requestId", invocationId);
     c.set("invocationId", invocationId);
 
-    const { target, callDepth, rateHeaders } = await admitInvoke(c, { ...deps, metrics }, tenantName, functionName);
+    const { target, callDepth, rateHeaders } = await admitInvoke(c, { ...deps, metrics }, tenantName, functionName, branch);
 
     const started = Date.now();
     const chosen = chooseDeployment(target, Math.random());
@@ -141,11 +151,15 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const routed = parseFunctionHost(c.req.header("host"), deps.domain);
     if (!routed) return next();
     const url = new URL(c.req.url);
-    return traced(c, "<function host>", url, routed.tenant, routed.fn, `${url.pathname}${url.search}`);
+    return traced(c, "<function host>", url, routed.tenant, routed.fn, routed.branch, `${url.pathname}${url.search}`);
   });
   const byPath = (c: Context<GatewayEnv>) => {
     const url = new URL(c.req.url);
-    return traced(c, "/fn/:tenant/:function/*", url, c.req.param("tenant") ?? "", c.req.param("function") ?? "", functionPath(url));
+    // `hello@feature-x` names the preview of branch label feature-x (function names hold no `@`).
+    const [functionName = "", ...rest] = (c.req.param("function") ?? "").split("@");
+    const branch = rest.length > 0 ? rest.join("@") : undefined;
+    const route = branch === undefined ? "/fn/:tenant/:function/*" : "/fn/:tenant/:function@:branch/*";
+    return traced(c, route, url, c.req.param("tenant") ?? "", functionName, branch, functionPath(url));
   };
   app.all("/fn/:tenant/:function", byPath);
   app.all("/fn/:tenant/:function/*", byPath);

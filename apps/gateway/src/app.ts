@@ -28,6 +28,8 @@ import { registerInvoke } from "./routes/invoke/invoke.js";
 import { registerMetrics } from "./routes/metrics/metrics.js";
 import { whoamiPath } from "./routes/whoami/get.js";
 import type { SecretBox } from "./secrets/secret-box.js";
+import type { GitService } from "./git/git-service.js";
+import { registerGit } from "./routes/git/git.js";
 
 export interface AppDeps {
   db: IsleDb;
@@ -64,6 +66,8 @@ export interface AppDeps {
   async?: AsyncInvokeSetup;
   /** Limits on functions' schedules; default: at most one run a minute. */
   schedules?: { minIntervalSeconds: number };
+  /** Git smart HTTP at /git/:tenant/:function.git; absent: no such routes. */
+  git?: GitService;
 }
 
 /** What the async route needs beyond the sync one's dependencies. */
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use(requestId());
   registerMetrics(app, { metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken });
   registerDocs(app);
+  if (deps.git) registerGit(app, { db: deps.db, verifier, git: deps.git });
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.
   app.use("/v1/*", accessLog(deps.logger));

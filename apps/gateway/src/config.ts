@@ -39,6 +39,8 @@ const schema = z.object({
   ISLE_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
   /** Largest bundle after build, in megabytes. */
   ISLE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(256).default(10),
+  /** Largest pack a git push may send, in megabytes. */
+  ISLE_GIT_MAX_PACK_MB: z.coerce.number().int().min(1).max(4096).default(100),
   ISLE_LOG_LEVEL: logLevel,
   /** Base64 of 32 random bytes sealing function secrets; generated into the data directory when unset. */
   ISLE_SECRETS_KEY: z
@@ -111,6 +113,7 @@ export interface GatewayConfig {
   controlNames: string[];
   maxUploadBytes: number;
   maxBundleBytes: number;
+  maxPackBytes: number;
   logLevel: string;
   /** The secrets key's 32 bytes, when configured. */
   secretsKey: Buffer | undefined;
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     controlNames: v.ISLE_CONTROL_NAMES,
     maxUploadBytes: v.ISLE_MAX_UPLOAD_MB * 1024 * 1024,
     maxBundleBytes: v.ISLE_MAX_BUNDLE_MB * 1024 * 1024,
+    maxPackBytes: v.ISLE_GIT_MAX_PACK_MB * 1024 * 1024,
     logLevel: v.ISLE_LOG_LEVEL,
     secretsKey: v.ISLE_SECRETS_KEY ? Buffer.from(v.ISLE_SECRETS_KEY, "base64") : undefined,
     redisUrl: v.REDIS_URL,

@@ -24,6 +24,7 @@ import { CallTokens } from "./invoke/call-token.js";
 import { createRateLimiter } from "./rate-limit/create-rate-limiter.js";
 import { startAsync } from "./async/start-async.js";
 import { RecordRetentionJob } from "./records/retention-job.js";
+import { GitService } from "./git/git-service.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -61,6 +62,17 @@ async function main(): Promise<void> {
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const resolver = new CachedTargetResolver((tenant, fn, branch) => resolveTarget(db, tenant, fn, branch));
   const metrics = gatewayMetrics(membership, outliers);
+  const limits = { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") };
+  const git = await GitService.start({
+    root: join(config.dataDir, "git"),
+    maxPackBytes: config.maxPackBytes,
+    maxSourceBytes: config.maxUploadBytes,
+    db,
+    resolver,
+    limits,
+    domain: config.domain,
+    logger,
+  });
   const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({
     db,
@@ -72,7 +84,8 @@ async function main(): Promise<void> {
     domain: config.domain,
     readiness: { database: async () => void (await db.execute(sql`select 1`)), healthyAgents: () => membership.healthy().length },
     adminToken: admin.token,
-    limits: { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") },
+    limits,
+    git,
     logger,
     tracing,
     secretBox,
@@ -103,6 +116,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "gateway stopping");
     server.close();
+    await git.close();
     await asyncParts.stop();
     await retention.stop();
     control.forceShutdown();

@@ -21,6 +21,9 @@ export interface DeployInput {
   message?: string | null | undefined;
   /** `api` or `git`. */
   source: string;
+  /** The git branch and commit the sources come from. */
+  branch?: string | undefined;
+  commit?: string | undefined;
   /** Progress lines for a person watching (a git push shows them as `remote:` lines). */
   onProgress?: ((line: string) => void) | undefined;
 }
@@ -46,7 +49,7 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
     const secrets = existing ? await listFunctionSecrets(deps.db, input.tenant.id, existing.id) : [];
     checkRequiredEnv(config, [...Object.keys(existing?.env ?? {}), ...secrets.map((s) => s.name)]);
   }
-  say(`building ${input.files.length} file${input.files.length === 1 ? "" : "s"}`);
+  say(`bundling ${input.files.length} file${input.files.length === 1 ? "" : "s"}`);
   const built = await bundleFunction({
     files: input.files,
     entry: input.entry ?? config?.entry,
@@ -64,6 +67,8 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
     entry: built.entry,
     message: input.message ?? null,
     source: input.source,
+    branch: input.branch ?? null,
+    commit: input.commit ?? null,
   });
   return { fn, deployment, config };
 }

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pidsMatching, waitUntil } from "../harness/processes.js";
 import { Stack } from "../harness/stack.js";
 
 const source = (text: string) => `export default { fetch: () => new Response(${JSON.stringify(text)}) };\n`;
@@ -52,6 +54,16 @@ describe(`git push (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, () =>
     return git("rev-parse", "HEAD").stdout.trim();
   }
   const remoteHead = (branch = "main") => git("ls-remote", remote(key), `refs/heads/${branch}`).stdout.split("\t")[0] ?? "";
+  /** Half-received objects git left in the repositories (it removes them when a push fails). */
+  const quarantines = () => {
+    const repos = join(stack.dataDir, "git");
+    return readdirSync(repos).flatMap((tenant) =>
+      readdirSync(join(repos, tenant)).flatMap((repo) => {
+        const objects = join(repos, tenant, repo, "objects");
+        return existsSync(objects) ? readdirSync(objects).filter((name) => name.startsWith("tmp_objdir-incoming-")) : [];
+      }),
+    );
+  };
   const invoke = async (path: string) => {
     const res = await fetch(`${stack.baseUrl}${path}`);
     return { status: res.status, body: await res.text() };
@@ -169,6 +181,8 @@ describe(`git push (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, () =>
     expect(push.status).not.toBe(0);
     expect(push.stderr).toMatch(/413/);
     expect(remoteHead()).toBe(before);
+    await waitUntil(() => pidsMatching("receive-pack --stateless-rpc").length === 0, 10_000, "git to give up the push");
+    expect(quarantines()).toEqual([]);
     expect(await invoke("/fn/acme/hello/")).toEqual({ status: 200, body: "v1" });
     expect(git("reset", "-q", "--hard", "HEAD~1").status).toBe(0);
   });
@@ -198,6 +212,30 @@ describe(`git push (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, () =>
     const reader = git("push", remote(readKey), "main");
     expect(reader.status).not.toBe(0);
     expect(reader.stderr).toMatch(/403/);
+    expect(await invoke("/fn/acme/hello/")).toEqual({ status: 200, body: "v1" });
+  });
+
+  it("leaves nothing behind when the client dies halfway through sending its pack", async () => {
+    const before = remoteHead();
+    const auth = Buffer.from(`git:${key}`).toString("base64");
+    const command = `${before} ${"1".repeat(40)} refs/heads/main\0 report-status\n`;
+    const pktLine = `${(command.length + 4).toString(16).padStart(4, "0")}${command}0000`;
+    const socket = connect(Number(port()), "127.0.0.1");
+    await new Promise((done) => socket.once("connect", done));
+    const chunk = (data: Buffer) => socket.write(`${data.length.toString(16)}\r\n${data.toString("latin1")}\r\n`, "latin1");
+    socket.write(
+      `POST /git/acme/hello.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${auth}\r\n` +
+        "Content-Type: application/x-git-receive-pack-request\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    // The commands, then the header of a pack whose object never comes: git waits for it.
+    chunk(Buffer.concat([Buffer.from(pktLine), Buffer.from("PACK\0\0\0\x02\0\0\0\x01", "latin1")]));
+    // git is reading the pack when the client goes.
+    await waitUntil(() => pidsMatching("receive-pack --stateless-rpc").length > 0, 10_000, "git to receive the push");
+    socket.destroy();
+
+    await waitUntil(() => pidsMatching("receive-pack --stateless-rpc").length === 0, 10_000, "git processes of the dead push to go");
+    expect(quarantines()).toEqual([]);
+    expect(remoteHead()).toBe(before);
     expect(await invoke("/fn/acme/hello/")).toEqual({ status: 200, body: "v1" });
   });
 });

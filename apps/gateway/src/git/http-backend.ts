@@ -30,9 +30,10 @@ export interface CgiRequest {
  * bodies: the request body goes to its stdin as it arrives (counted, and cut off past the cap),
  * its stdout becomes the response. The answer is held until the request body is all in, so a
  * push over the cap is a clean 413 rather than a torn stream; git writes nothing before it has
- * read the pack. Git runs in its own process group: a client gone mid-upload kills the group
- * (git drops the quarantined objects, no ref moves), while a client gone after the upload
- * leaves git to finish, so a push either completes — ref, deployment and all — or not at all.
+ * read the pack. A client gone mid-upload (or over the cap) ends git's input there: git refuses
+ * the truncated pack, drops its quarantined objects and moves no ref. A client gone after the
+ * upload leaves git to finish, so a push either completes — ref, deployment and all — or not at
+ * all. Git runs in its own process group, killed whole when it overruns `timeoutMs`.
  */
 export async function runHttpBackend(req: CgiRequest): Promise<Response> {
   const env: NodeJS.ProcessEnv = {
@@ -81,8 +82,15 @@ export async function runHttpBackend(req: CgiRequest): Promise<Response> {
   const head = readCgiHead(child.stdout);
   const sent = await upload;
   if (sent !== "done") {
-    killGroup();
+    // Git's input ends mid-pack: it fails the unpack and removes its quarantine itself, where a
+    // signal would leave the half-received objects on disk. The kill is for a git that hangs.
+    child.stdin.end();
+    child.stdout.removeAllListeners("readable");
+    child.stdout.on("data", () => undefined);
+    child.stdout.resume();
+    const grace = setTimeout(killGroup, 5000);
     await exit;
+    clearTimeout(grace);
     // A client that went away gets no answer worth writing; one over the cap is told why.
     return sent === "too_large" ? tooLarge(req.maxBodyBytes) : new Response(null, { status: 400 });
   }

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 const benchmarks = {
   invoke: "hello world through Isle against bare workerd",
   runaway: "a neighbour's latency while a spinning function is stopped",
+  "git-push": "time from git push to the new version answering",
 };
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benchmarks));

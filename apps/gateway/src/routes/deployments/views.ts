@@ -13,6 +13,9 @@ export const deploymentSchema = z
     status: z.string(),
     source: z.string(),
     message: z.string().nullable(),
+    /** The git branch and commit of a pushed version; null for uploads. */
+    branch: z.string().nullable(),
+    commit: z.string().nullable(),
     entry: z.string(),
     artifactHash: z.string(),
     createdAt: z.string(),
@@ -33,6 +36,8 @@ export function deploymentView(d: Deployment, fn: FunctionRow) {
     status: d.status,
     source: d.source,
     message: d.message,
+    branch: d.branch,
+    commit: d.commit,
     entry: d.entry,
     artifactHash: d.artifactHash,
     createdAt: d.createdAt.toISOString(),

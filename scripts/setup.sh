@@ -9,7 +9,8 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 # Debian packages: setpriv (util-linux) ties child processes' lives to their
 # parent; pgrep (procps) is used by the tests; redis-server backs the shared
 # rate limiter (REDIS_URL) and its tests; nats-server (with JetStream) backs the
-# async invocation queue when NATS_URL is set, and its tests.
+# async invocation queue when NATS_URL is set, and its tests; git (with its
+# http-backend) serves `git push` deploys.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)

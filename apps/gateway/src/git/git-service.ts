@@ -49,7 +49,8 @@ export class GitService {
     private readonly options: GitServiceOptions,
     private readonly runDir: string,
     private readonly hooksDir: string,
-    private readonly socketPath: string,
+    /** Where the hooks reach this service. */
+    readonly socketPath: string,
     private readonly server: Server,
   ) {}
 

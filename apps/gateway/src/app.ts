@@ -28,8 +28,7 @@ import { registerInvoke } from "./routes/invoke/invoke.js";
 import { registerMetrics } from "./routes/metrics/metrics.js";
 import { whoamiPath } from "./routes/whoami/get.js";
 import type { SecretBox } from "./secrets/secret-box.js";
-import type { GitService } from "./git/git-service.js";
-import { registerGit } from "./routes/git/git.js";
+import { registerGit, type GitServer } from "./routes/git/git.js";
 
 export interface AppDeps {
   db: IsleDb;
@@ -67,7 +66,7 @@ export interface AppDeps {
   /** Limits on functions' schedules; default: at most one run a minute. */
   schedules?: { minIntervalSeconds: number };
   /** Git smart HTTP at /git/:tenant/:function.git; absent: no such routes. */
-  git?: GitService;
+  git?: GitServer;
 }
 
 /** What the async route needs beyond the sync one's dependencies. */

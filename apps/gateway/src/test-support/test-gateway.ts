@@ -60,6 +60,8 @@ export async function startTestGateway(
     async?: (database: Database) => AppDeps["async"];
     /** Keep-alive period of log followers. */
     logHeartbeatMs?: number;
+    /** Serves authorised git requests; without it there are no /git routes. */
+    git?: AppDeps["git"];
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
@@ -104,6 +106,7 @@ export async function startTestGateway(
     rateLimiter: options.rateLimiter ?? new MemoryRateLimiter(),
     rateDefaults: options.rateDefaults ?? testRateDefaults,
     async: asyncSetup,
+    ...(options.git ? { git: options.git } : {}),
   });
 
   const request: TestGateway["request"] = async (path, init = {}, credential) => {

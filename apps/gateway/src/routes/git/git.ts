@@ -3,13 +3,18 @@ import { findFunction, findTenantByName, isDnsLabel, type IsleDb } from "@isle/d
 import { IsleError, errorBody } from "@isle/errors";
 import { hasScope, type ApiKeyVerifier } from "../../auth/api-keys.js";
 import type { GatewayEnv } from "../../env.js";
-import type { GitService } from "../../git/git-service.js";
+import type { GitRequest } from "../../git/git-service.js";
 import { saveFunction } from "../functions/views.js";
+
+/** What serves an authorised git request (GitService; a fake in route tests). */
+export interface GitServer {
+  serve(req: GitRequest): Promise<Response>;
+}
 
 export interface GitRouteDeps {
   db: IsleDb;
   verifier: ApiKeyVerifier;
-  git: GitService;
+  git: GitServer;
 }
 
 /** The smart-HTTP endpoints git uses; the dumb protocol's files are not served. */

@@ -174,6 +174,21 @@ describe(`git push (${process.env.DATABASE_URL ? "postgres" : "pglite"})`, () =>
     expect(git("reset", "-q", "--hard", "HEAD~1").status).toBe(0);
   });
 
+  it("refuses a tree with a .. entry, made with git's plumbing, as it arrives", async () => {
+    const before = remoteHead();
+    const withInput = (input: string, ...args: string[]) => spawnSync("git", args, { cwd: join(work, "repo"), env: gitEnv, input, encoding: "utf8" }).stdout.trim();
+    const blob = withInput(source("escape"), "hash-object", "-w", "--stdin");
+    const mktree = (input: string) => withInput(input, "mktree");
+    const inner = mktree(`100644 blob ${blob}\tindex.ts\n`);
+    const tree = mktree(`040000 tree ${inner}\t..\n100644 blob ${blob}\tindex.ts\n`);
+    const hostile = git("commit-tree", tree, "-p", "HEAD", "-m", "dot dot").stdout.trim();
+    const push = git("push", remote(key), `${hostile}:refs/heads/main`);
+    expect(push.status).not.toBe(0);
+    expect(push.stderr).toMatch(/hasDotdot|fsck|unpack/i);
+    expect(remoteHead()).toBe(before);
+    expect(await invoke("/fn/acme/hello/")).toEqual({ status: 200, body: "v1" });
+  });
+
   it("refuses a pack over the size limit before git reads it", async () => {
     const before = remoteHead();
     commit({ "big.bin": randomBytes(1536 * 1024).toString("base64") }, "too big");

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     db,
     resolver,
     limits,
+    schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
     domain: config.domain,
     logger,
   });

@@ -1,4 +1,17 @@
-import { activateDeployment, createDeployment, findFunction, listFunctionSecrets, putArtifact, type Deployment, type FunctionRow, type IsleDb, type Tenant } from "@isle/db";
+import {
+  activateDeployment,
+  createDeployment,
+  findFunction,
+  listFunctionSecrets,
+  putArtifact,
+  replaceSchedules,
+  type Deployment,
+  type FunctionRow,
+  type IsleDb,
+  type Tenant,
+} from "@isle/db";
+import { IsleError } from "@isle/errors";
+import { CronSchedule, intervalProblem, resolveSchedule } from "@isle/schedules";
 import { bundleFunction } from "./build/bundle.js";
 import { checkRequiredEnv, readRepoConfig, type RepoConfig } from "./build/repo-config.js";
 import type { SourceFile } from "./build/source-files.js";
@@ -10,6 +23,8 @@ export interface DeployDeps {
   db: IsleDb;
   resolver: TargetResolver;
   limits: { maxBundleBytes: number; buildCacheDir?: string | undefined };
+  /** The platform's limit on schedules (ISLE_SCHEDULE_MIN_INTERVAL_S), checked for the repository's. */
+  schedules: { minIntervalSeconds: number };
 }
 
 export interface DeployInput {
@@ -44,6 +59,10 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
   const say = input.onProgress ?? (() => undefined);
   const config = readRepoConfig(input.files);
   if (config) say(`read ${config.file}`);
+  if (config?.schedules) {
+    const problem = intervalProblem(config.schedules, deps.schedules.minIntervalSeconds);
+    if (problem) throw new IsleError("validation_failed", `${config.file}: schedules.${problem.path.join(".")}: ${problem.message}`);
+  }
   if (config && config.env.length > 0) {
     const existing = await findFunction(deps.db, input.tenant.id, input.functionName);
     const secrets = existing ? await listFunctionSecrets(deps.db, input.tenant.id, existing.id) : [];
@@ -74,12 +93,26 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
 }
 
 /**
- * Makes a prepared version the function's live one: the repository config's settings first
- * (absent ones keep their value), then the pointer, then this gateway's cache.
+ * Makes a prepared version the function's live one: the repository config's settings and
+ * schedules first (absent ones keep their value), then the pointer, then this gateway's cache.
  */
 export async function activatePrepared(deps: DeployDeps, tenant: Tenant, prepared: PreparedDeployment): Promise<FunctionRow> {
   if (prepared.config && Object.keys(prepared.config.settings).length > 0) {
     await saveFunction(deps.db, tenant, prepared.fn.name, prepared.config.settings);
+  }
+  if (prepared.config?.schedules) {
+    // As PUT …/schedules does: unchanged timings keep their next run, new ones start from now.
+    const now = new Date();
+    await replaceSchedules(
+      deps.db,
+      tenant.id,
+      prepared.fn.id,
+      prepared.config.schedules.map((spec) => {
+        const schedule = resolveSchedule(spec);
+        const nextRunAt = schedule.enabled ? (new CronSchedule(schedule.cron, schedule.timezone).nextAfter(now) ?? null) : null;
+        return { ...schedule, nextRunAt };
+      }),
+    );
   }
   const fn = await activateDeployment(deps.db, tenant.id, prepared.fn.id, prepared.deployment.id);
   deps.resolver.invalidate(tenant.name, fn.name);

@@ -38,6 +38,7 @@ describe("GitService hooks", () => {
       db: database.db,
       resolver: new CachedTargetResolver(async () => undefined),
       limits: { maxBundleBytes: 1024 * 1024 },
+      schedules: { minIntervalSeconds: 60 },
       domain: undefined,
       logger,
     });

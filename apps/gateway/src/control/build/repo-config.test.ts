@@ -31,7 +31,14 @@ describe("readRepoConfig", () => {
       entry: "src/app.ts",
       env: ["API_URL"],
       settings: { visibility: "public", limits: { timeoutMs: 5000 }, scale: { max: 3 } },
+      schedules: undefined,
     });
+  });
+
+  it("reads the function's schedules, as PUT …/schedules takes them", () => {
+    const toml = ["[[schedules]]", 'name = "nightly"', 'cron = "0 3 * * *"', 'path = "/jobs/nightly"'].join("\n");
+    expect(readRepoConfig([code, file("isle.toml", toml)])?.schedules).toEqual([{ name: "nightly", cron: "0 3 * * *", path: "/jobs/nightly" }]);
+    expect(readRepoConfig([code, file("isle.json", "{}")])?.schedules).toBeUndefined();
   });
 
   it("reads the same from isle.toml (a tar's ./ prefix too)", () => {
@@ -41,6 +48,7 @@ describe("readRepoConfig", () => {
       entry: "main.ts",
       env: ["TOKEN"],
       settings: { runtime: "workerd", limits: { memoryMb: 128 }, scale: { min: 1 } },
+      schedules: undefined,
     });
   });
 
@@ -51,7 +59,9 @@ describe("readRepoConfig", () => {
     expect(messageOf(json({ runtime: "python" }))).toMatch(/^isle\.json: runtime: .*workerd.*container/);
     expect(messageOf(json({ env: ["OK", "not-an-id"] }))).toMatch(/^isle\.json: env\.1: must be an identifier/);
     expect(messageOf(json({ limits: { timeout: 5 } }))).toBe("isle.json: limits: unknown key timeout");
-    expect(messageOf(json({ schedules: [] }))).toBe("isle.json: the top level: unknown key schedules");
+    expect(messageOf(json({ schedule: [] }))).toBe("isle.json: the top level: unknown key schedule");
+    expect(messageOf(json({ schedules: [{ name: "nightly", cron: "0 0 30 2 *" }] }))).toMatch(/^isle\.json: schedules\.0\.cron: /);
+    expect(messageOf(json({ schedules: [{ name: "Bad Name", cron: "@daily" }] }))).toMatch(/^isle\.json: schedules\.0\.name: /);
     expect(messageOf(json(["entry"]))).toMatch(/^isle\.json: the top level: /);
     expect(messageOf(() => readRepoConfig([code, file("isle.toml", "[limits]\ncpuMs = 0")]))).toMatch(/^isle\.toml: limits\.cpuMs: /);
   });

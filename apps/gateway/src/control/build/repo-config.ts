@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { parse as parseToml } from "smol-toml";
 import type { FunctionSettings } from "@isle/db";
 import { IsleError } from "@isle/errors";
+import { schedulesSchema, type ScheduleSpec } from "@isle/schedules";
 import type { ZodError } from "zod";
 import { limitsSchema, scaleSchema } from "../../routes/functions/views.js";
 import type { SourceFile } from "./source-files.js";
@@ -14,10 +15,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an identif
 /**
  * What a function's repository may say about it. Values of env vars and secrets are never in
  * the repository: `env` only names the ones the code needs, and a deploy refuses to go live
- * while one of them is set neither as a variable nor as a secret.
- *
- * `schedules` (cron triggers) will sit here beside `scale` once functions have them; until
- * then the key is unknown and refused like any other.
+ * while one of them is set neither as a variable nor as a secret. `schedules` is the function's
+ * whole set of cron schedules, as `PUT …/schedules` takes it (ADR 0019).
  */
 export const repoConfigSchema = z.strictObject({
   entry: z.string().min(1).max(512).optional(),
@@ -26,6 +25,7 @@ export const repoConfigSchema = z.strictObject({
   env: z.array(envName).max(256).optional(),
   limits: limitsSchema.optional(),
   scale: scaleSchema.optional(),
+  schedules: schedulesSchema.optional(),
 });
 
 /** A validated repository config, and the file it came from. */
@@ -36,6 +36,8 @@ export interface RepoConfig {
   env: string[];
   /** The function settings it sets; absent ones keep their value. */
   settings: FunctionSettings;
+  /** The function's schedules, replacing its set when given; absent: left as they are. */
+  schedules: ScheduleSpec[] | undefined;
 }
 
 /**
@@ -52,13 +54,13 @@ export function readRepoConfig(files: readonly SourceFile[]): RepoConfig | undef
   const text = Buffer.from(source.content).toString("utf8");
   const parsed = repoConfigSchema.safeParse(parseText(file, text));
   if (!parsed.success) throw new IsleError("validation_failed", `${file}: ${describe(parsed.error)}`);
-  const { entry, env, runtime, visibility, limits, scale } = parsed.data;
+  const { entry, env, runtime, visibility, limits, scale, schedules } = parsed.data;
   const settings: FunctionSettings = {};
   if (runtime !== undefined) settings.runtime = runtime;
   if (visibility !== undefined) settings.visibility = visibility;
   if (limits !== undefined) settings.limits = limits;
   if (scale !== undefined) settings.scale = scale;
-  return { file, entry, env: env ?? [], settings };
+  return { file, entry, env: env ?? [], settings, schedules };
 }
 
 /**

@@ -54,7 +54,7 @@ export const route = createRoute({
  * once the new version is active. A failed build or an invalid repository config changes
  * nothing: the active version keeps serving.
  */
-export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
+export function register(app: ApiApp, { db, resolver, limits, schedules }: ApiDeps): void {
   app.openapi(
     { ...route, middleware: [maxBody(limits.maxUploadBytes)] },
     async (c) => {
@@ -66,8 +66,8 @@ export function register(app: ApiApp, { db, resolver, limits }: ApiDeps): void {
       const message = (upload.message ?? query.message)?.slice(0, 1000);
 
       // The sources' isle.json / isle.toml gives the entry when the upload names none, and its
-      // settings (runtime, visibility, limits, scale) apply as this version goes live.
-      const deps = { db, resolver, limits };
+      // settings (runtime, visibility, limits, scale) and schedules apply as this version goes live.
+      const deps = { db, resolver, limits, schedules };
       const prepared = await prepareDeployment(deps, { tenant, functionName: name, files: upload.files, entry, message, source: "api" });
       await activatePrepared(deps, tenant, prepared);
       const { deployment } = prepared;

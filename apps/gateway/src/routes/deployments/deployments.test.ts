@@ -124,11 +124,26 @@ describe("deployment and traffic routes", () => {
   });
 
   it("takes the entry and settings from the upload's isle.json, and refuses a bad one naming the key", async () => {
-    const config = JSON.stringify({ entry: "src/handler.js", visibility: "public", limits: { timeoutMs: 4000 } });
+    const config = JSON.stringify({
+      entry: "src/handler.js",
+      visibility: "public",
+      limits: { timeoutMs: 4000 },
+      schedules: [{ name: "nightly", cron: "0 3 * * *", path: "/jobs" }],
+    });
     const res = await upload(tarGz({ "isle.json": config, "src/handler.js": source("configured") }), "", "application/gzip", "other");
     expect(res.status, await res.clone().text()).toBe(201);
     const target = await findActiveTarget(gw.database.db, "other", "api");
     expect(target).toMatchObject({ entry: "src/handler.js", visibility: "public", limits: { timeoutMs: 4000 } });
+    const listed = (await (await gw.operator("/v1/tenants/other/functions/api/schedules")).json()) as { schedules: Array<{ name: string; path: string }> };
+    expect(listed.schedules).toMatchObject([{ name: "nightly", path: "/jobs" }]);
+    // A schedule more often than the platform allows is refused before anything is built.
+    const often = await upload(
+      tarGz({ "isle.json": JSON.stringify({ schedules: [{ name: "often", cron: "* * * * * *" }] }), "index.js": source("often") }),
+      "",
+      "application/gzip",
+      "other",
+    );
+    expect((await errorOf(often)).message).toMatch(/^isle\.json: schedules\.0\.cron: /);
 
     const bad = await upload(tarGz({ "isle.toml": "[limits]\ntimeoutMs = 1", "index.js": source("bad") }), "", "application/gzip", "other");
     expect(bad.status).toBe(400);

@@ -1,15 +1,16 @@
 import { spawn } from "node:child_process";
 
+/** The only variables of the gateway's own environment that git and the hooks see (handed on, not read as settings). */
+const passedThrough = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"];
+
 /**
- * The environment every git process the gateway starts runs with: no system or user config
- * (only the platform's settings, given per command), no prompts, and none of the gateway's own
- * GIT_* variables.
+ * The environment every git process the gateway starts runs with: a few variables of the
+ * gateway's (never its database URL, tokens or keys, nor its GIT_* settings), no system or user
+ * config (only the platform's settings, given per command), no prompts.
  */
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("GIT_")) base[name] = value;
-  }
+  for (const name of passedThrough) if (process.env[name] !== undefined) base[name] = process.env[name];
   return { ...base, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_TERMINAL_PROMPT: "0", ...extra };
 }
 

@@ -11,12 +11,13 @@ import {
   type Tenant,
 } from "@isle/db";
 import { IsleError } from "@isle/errors";
-import { CronSchedule, intervalProblem, resolveSchedule } from "@isle/schedules";
+import { intervalProblem } from "@isle/schedules";
 import { bundleFunction } from "./build/bundle.js";
 import { checkRequiredEnv, readRepoConfig, type RepoConfig } from "./build/repo-config.js";
 import type { SourceFile } from "./build/source-files.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
 import { saveFunction } from "../routes/functions/views.js";
+import { scheduleInputs } from "../schedules/schedule-inputs.js";
 
 /** What building and activating a version needs. */
 export interface DeployDeps {
@@ -107,11 +108,7 @@ export async function activatePrepared(deps: DeployDeps, tenant: Tenant, prepare
       deps.db,
       tenant.id,
       prepared.fn.id,
-      prepared.config.schedules.map((spec) => {
-        const schedule = resolveSchedule(spec);
-        const nextRunAt = schedule.enabled ? (new CronSchedule(schedule.cron, schedule.timezone).nextAfter(now) ?? null) : null;
-        return { ...schedule, nextRunAt };
-      }),
+      scheduleInputs(prepared.config.schedules, now),
     );
   }
   const fn = await activateDeployment(deps.db, tenant.id, prepared.fn.id, prepared.deployment.id);

@@ -1,10 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { replaceSchedules } from "@isle/db";
 import { IsleError } from "@isle/errors";
-import { CronSchedule, intervalProblem, resolveSchedule } from "@isle/schedules";
+import { intervalProblem } from "@isle/schedules";
 import { maxBody } from "../../middleware/body-size.js";
 import { bearer, errors, functionParams, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from "../api.js";
 import { requireFunction } from "../functions/views.js";
+import { scheduleInputs } from "../../schedules/schedule-inputs.js";
 import { putSchedulesBody, scheduleView, schedulesSchemaView } from "./views.js";
 
 export const route = createRoute({
@@ -35,11 +36,7 @@ export function register(app: ApiApp, { db, schedules: settings }: ApiDeps): voi
       db,
       tenant.id,
       fn.id,
-      schedules.map((spec) => {
-        const schedule = resolveSchedule(spec);
-        const nextRunAt = schedule.enabled ? (new CronSchedule(schedule.cron, schedule.timezone).nextAfter(now) ?? null) : null;
-        return { ...schedule, nextRunAt };
-      }),
+      scheduleInputs(schedules, now),
     );
     return c.json({ schedules: stored.map(scheduleView) }, 200);
   });

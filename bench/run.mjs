@@ -9,6 +9,7 @@ const benchmarks = {
   invoke: "hello world through Isle against bare workerd",
   runaway: "a neighbour's latency while a spinning function is stopped",
   "git-push": "time from git push to the new version answering",
+  async: "async invocations: enqueue rate, throughput and enqueue-to-start, each queue",
 };
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benchmarks));

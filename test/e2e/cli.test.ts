@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CliUser, type CliResult } from "../harness/cli.js";
-import { waitUntil } from "../harness/processes.js";
+import { pidsWithEnv, waitUntil } from "../harness/processes.js";
 import { Stack } from "../harness/stack.js";
 
 const secretValue = "cli-e2e-secret-7f3a9c";
@@ -163,7 +163,8 @@ describe("isle, the CLI", () => {
     writeFileSync(join(dir, "jobs", "main.js"), "Deno.serve(() => new Response('jobs'));\n");
     writeFileSync(
       join(dir, "isle.yaml"),
-      "functions:\n  api:\n    visibility: public\n    env: { WHO: yaml }\n  jobs:\n    entry: main.js\n    limits: { timeoutMs: 5000 }\n",
+      "functions:\n  api:\n    visibility: public\n    env: { WHO: yaml }\n  jobs:\n    entry: main.js\n    limits: { timeoutMs: 5000 }\n" +
+        "    schedules:\n      - { name: nightly, cron: '0 3 * * *', timezone: Europe/Berlin }\n",
     );
     const one = await ok(["deploy", "-f", "stack/isle.yaml", "--filter", "jobs"]);
     expect(one.stdout).toBe(`${url}/fn/acme/jobs\n`);
@@ -175,6 +176,11 @@ describe("isle, the CLI", () => {
     expect(await (await fetch(`${url}/fn/acme/api`)).text()).toBe("api:yaml");
     const jobs = JSON.parse((await ok(["functions", "get", "jobs", "--json"])).stdout) as { limits: { timeoutMs: number } };
     expect(jobs.limits.timeoutMs).toBe(5000);
+    const { schedules } = JSON.parse((await ok(["schedules", "ls", "jobs", "--json"])).stdout) as { schedules: Array<{ name: string; timezone: string; nextRunAt: string }> };
+    expect(schedules).toEqual([expect.objectContaining({ name: "nightly", timezone: "Europe/Berlin" })]);
+    expect(new Date(schedules[0]!.nextRunAt).getTime()).toBeGreaterThan(Date.now());
+    await ok(["schedules", "clear", "jobs"]);
+    expect(JSON.parse((await ok(["schedules", "ls", "jobs", "--json"])).stdout)).toEqual({ schedules: [] });
 
     writeFileSync(join(dir, "isle.yaml"), "functions:\n  api:\n    visibilty: public\n");
     const invalid = await isle(["deploy"], { cwd: dir });
@@ -205,5 +211,46 @@ describe("isle, the CLI", () => {
       dev.kill("SIGINT");
     }
     expect(await exited).toBe(0);
+  });
+});
+
+describe("isle dev, on a local Isle of its own", () => {
+  let user: CliUser;
+  beforeAll(() => {
+    user = new CliUser();
+  });
+  afterAll(() => {
+    user?.remove();
+  });
+
+  it("serves the function on the production runtime, redeploys on save, and Ctrl-C leaves no process or data", async () => {
+    expect((await user.run(["init", "local", "--template", "deno"])).code).toBe(0);
+    // Every process of the local Isle inherits this TMPDIR, and keeps its data under it.
+    const tmp = join(user.home, "tmp");
+    mkdirSync(tmp);
+    const dev = user.spawn(["dev", "local"], { env: { TMPDIR: tmp } });
+    let out = "";
+    let err = "";
+    dev.stdout?.on("data", (chunk) => (out += chunk));
+    dev.stderr?.on("data", (chunk) => (err += chunk));
+    const exited = new Promise<number | null>((done) => dev.on("exit", (code) => done(code)));
+    try {
+      await waitUntil(() => err.includes("watching"), 90_000, `isle dev to start Isle, deploy and watch\n${err}`);
+      const url = out.trim();
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fn\/dev\/local$/);
+      // start.mjs's parts and workerd: the same processes as production.
+      expect(pidsWithEnv("TMPDIR", tmp).length).toBeGreaterThanOrEqual(5);
+      const first = await fetch(url);
+      expect(first.status).toBe(200);
+      const before = await first.text();
+      writeFileSync(join(user.cwd, "local", "index.ts"), 'Deno.serve(() => new Response("saved locally"));\n');
+      await waitUntil(async () => (await (await fetch(url)).text()) === "saved locally", 20_000, `the saved version to answer\n${err}`);
+      expect(before).not.toBe("saved locally");
+    } finally {
+      dev.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+    await waitUntil(() => pidsWithEnv("TMPDIR", tmp).length === 0, 10_000, "the local Isle's processes to exit");
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });

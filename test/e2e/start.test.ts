@@ -4,15 +4,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { isleBin } from "../harness/cli.js";
 import { freePort } from "../harness/ports.js";
 import { pidsMatching, pidsWithEnv, waitUntil } from "../harness/processes.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
-/** Runs `npm start`'s script on its own data directory and ports; resolves once it printed its banner. */
-async function startIsle(dataDir: string): Promise<{ proc: ChildProcess; output: () => string; port: number }> {
+/**
+ * Runs `npm start`'s script (or `isle up`, which runs it too) on its own data directory and
+ * ports; resolves once it printed its banner.
+ */
+async function startIsle(dataDir: string, via: "npm start" | "isle up" = "npm start"): Promise<{ proc: ChildProcess; output: () => string; port: number }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
+  const command = via === "isle up" ? [isleBin, "up"] : [process.execPath, join(root, "scripts/start.mjs")];
+  const proc = spawn(command[0]!, command.slice(1), {
     env: {
       ...process.env,
       DATABASE_URL: "",
@@ -64,6 +69,18 @@ describe("npm start", () => {
     const [code] = await once(proc, "exit");
     expect(code).toBe(0);
     expect(isleProcesses(dataDir)).toEqual([]);
+  });
+
+  it("is what `isle up` runs: the demo answers, and Ctrl-C to the CLI stops every part", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "isle-up-"));
+    const { proc, output } = await startIsle(dataDir, "isle up");
+    const url = /curl '([^']+)'/.exec(output())?.[1];
+    expect(((await (await fetch(url!)).json()) as { message: string }).message).toBe("Hello, isle!");
+    expect(isleProcesses(dataDir).length).toBeGreaterThanOrEqual(5);
+    proc.kill("SIGINT");
+    const [code] = await once(proc, "exit");
+    expect(code).toBe(0);
+    await waitUntil(() => isleProcesses(dataDir).length === 0, 10_000, "every part of `isle up` to exit");
   });
 
   it("takes every process down with it when it is killed outright", async () => {

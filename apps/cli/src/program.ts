@@ -12,6 +12,7 @@ import * as invoke from "./commands/invoke.js";
 import * as keys from "./commands/keys.js";
 import * as login from "./commands/login.js";
 import * as logs from "./commands/logs.js";
+import * as schedules from "./commands/schedules.js";
 import * as secrets from "./commands/secrets.js";
 import * as tenants from "./commands/tenants.js";
 import * as up from "./commands/up.js";
@@ -29,7 +30,7 @@ export function createProgram(io: CliIo): Command {
     .showHelpAfterError("(isle --help lists the commands)")
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .exitOverride();
-  for (const command of [login, init, dev, deploy, invoke, logs, functions, deployments, env, secrets, keys, tenants, gitRemote, up]) command.register(program, io);
+  for (const command of [login, init, dev, deploy, invoke, logs, functions, deployments, schedules, env, secrets, keys, tenants, gitRemote, up]) command.register(program, io);
   program.addHelpText(
     "after",
     "\nEnvironment: ISLE_URL and ISLE_API_KEY override the profile; ISLE_DEBUG=1 prints each HTTP call (never credentials).",

@@ -73,6 +73,10 @@ async function deployStack(ctx: Context, path: string, options: DeployOptions): 
       settings: settingsOf(fn),
       includeNodeModules: options.includeNodeModules,
     });
+    if (fn.schedules) {
+      await ctx.client().json("PUT", await ctx.functionPath(fn.name, "/schedules"), { json: { schedules: fn.schedules } });
+      ctx.note(`${fn.name}: ${fn.schedules.length} schedule${fn.schedules.length === 1 ? "" : "s"} set`);
+    }
     ctx.out(url);
   }
 }

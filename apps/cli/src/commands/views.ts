@@ -27,6 +27,17 @@ export interface DeploymentInfo {
   trafficPercent: number;
 }
 
+export interface ScheduleInfo {
+  name: string;
+  cron: string;
+  timezone: string;
+  method: string;
+  path: string;
+  enabled: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+}
+
 export interface KeyInfo {
   id: string;
   name: string;

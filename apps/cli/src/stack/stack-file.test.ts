@@ -61,8 +61,17 @@ describe("isle.yaml", () => {
     ["functionz:\n  a: {}\n", "/p/isle.yaml:1:1: functionz: unknown key"],
     ["functions:\n  a: {}\n  a: {}\n", "/p/isle.yaml:3:3: Map keys must be unique"],
     ["functions: [a\n", "/p/isle.yaml:"],
+    ["functions:\n  a:\n    schedules:\n      - { name: n, cron: 'every day' }\n", "/p/isle.yaml:4:26: functions.a.schedules.0.cron:"],
+    ["functions:\n  a:\n    schedules:\n      - { name: n, cron: '@hourly', timezone: Mars/Base }\n", "functions.a.schedules.0.timezone:"],
+    ["functions:\n  a:\n    schedules: { name: n }\n", "functions.a.schedules:"],
   ])("names the key of a mistake: %j", (text, message) => {
     expect(failure(text)).toContain(message);
+  });
+
+  it("reads schedules with the platform's schema, defaults left to the server", () => {
+    const stack = parseStackFile("functions:\n  a:\n    schedules:\n      - { name: nightly, cron: '0 3 * * *', timezone: Europe/Berlin }\n  b:\n    schedules: []\n", "/p/isle.yaml");
+    expect(stack.functions[0]!.schedules).toEqual([expect.objectContaining({ name: "nightly", cron: "0 3 * * *", timezone: "Europe/Berlin" })]);
+    expect(stack.functions[1]!.schedules).toEqual([]);
   });
 
   it("filters by name, and refuses a name it does not have", () => {

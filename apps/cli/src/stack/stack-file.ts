@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { schedulesSchema, type ScheduleSpec } from "@isle/schedules";
 import { LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import { CliError, exitCodes } from "../http/cli-error.js";
 
@@ -14,6 +15,8 @@ export interface StackFunction {
   env?: Record<string, string>;
   limits?: Record<string, number>;
   scale?: Record<string, number>;
+  /** Cron schedules: the function's whole set (an empty list removes them); absent leaves them be. */
+  schedules?: ScheduleSpec[];
 }
 
 /** A parsed `isle.yaml`: several functions of one tenant, deployed together. */
@@ -27,7 +30,7 @@ const dnsLabel = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const limitKeys = ["timeoutMs", "cpuMs", "memoryMb", "maxRequestBytes", "maxResponseBytes", "subrequests", "concurrency"];
 const scaleKeys = ["min", "max", "targetConcurrency", "idleSeconds"];
-const functionKeys = ["path", "entry", "runtime", "visibility", "env", "limits", "scale"];
+const functionKeys = ["path", "entry", "runtime", "visibility", "env", "limits", "scale", "schedules"];
 
 /** A stack file's mistake, naming the file, line, column and key. */
 class StackError extends CliError {
@@ -123,6 +126,16 @@ function checkFunction(name: string, value: unknown, base: string, fail: Fail): 
       out[key] = v as number;
     }
     fn[field] = out;
+  }
+  if (value.schedules !== undefined) {
+    // The platform's own schema (@isle/schedules), as the API and isle.json use it; the server
+    // checks the minimum interval, which is its operator's setting.
+    const parsed = schedulesSchema.safeParse(value.schedules);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      fail(["schedules", ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))], issue.message);
+    }
+    fn.schedules = parsed.data;
   }
   return fn;
 }

@@ -10,14 +10,12 @@ import {
   type IsleDb,
   type Tenant,
 } from "@isle/db";
-import { IsleError } from "@isle/errors";
-import { intervalProblem } from "@isle/schedules";
 import { bundleFunction } from "./build/bundle.js";
 import { checkRequiredEnv, readRepoConfig, type RepoConfig } from "./build/repo-config.js";
 import type { SourceFile } from "./build/source-files.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
 import { saveFunction } from "../routes/functions/views.js";
-import { scheduleInputs } from "../schedules/schedule-inputs.js";
+import { checkScheduleIntervals, scheduleInputs } from "../schedules/schedule-inputs.js";
 
 /** What building and activating a version needs. */
 export interface DeployDeps {
@@ -60,10 +58,7 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
   const say = input.onProgress ?? (() => undefined);
   const config = readRepoConfig(input.files);
   if (config) say(`read ${config.file}`);
-  if (config?.schedules) {
-    const problem = intervalProblem(config.schedules, deps.schedules.minIntervalSeconds);
-    if (problem) throw new IsleError("validation_failed", `${config.file}: schedules.${problem.path.join(".")}: ${problem.message}`);
-  }
+  if (config?.schedules) checkScheduleIntervals(config.schedules, deps.schedules.minIntervalSeconds, config.file);
   if (config && config.env.length > 0) {
     const existing = await findFunction(deps.db, input.tenant.id, input.functionName);
     const secrets = existing ? await listFunctionSecrets(deps.db, input.tenant.id, existing.id) : [];

@@ -1,5 +1,16 @@
 import type { ScheduleInput } from "@isle/db";
-import { CronSchedule, resolveSchedule, type ScheduleSpec } from "@isle/schedules";
+import { IsleError } from "@isle/errors";
+import { CronSchedule, intervalProblem, resolveSchedule, type ScheduleSpec } from "@isle/schedules";
+
+/**
+ * Refuses declared schedules that would run more often than the platform's minimum interval
+ * (ISLE_SCHEDULE_MIN_INTERVAL_S) with 400 `validation_failed` naming the field; `source` prefixes
+ * the name when the schedules come from a file (`isle.json: schedules.0.cron: …`).
+ */
+export function checkScheduleIntervals(specs: readonly ScheduleSpec[], minIntervalSeconds: number, source?: string): void {
+  const problem = intervalProblem(specs, minIntervalSeconds);
+  if (problem) throw new IsleError("validation_failed", `${source ? `${source}: ` : ""}schedules.${problem.path.join(".")}: ${problem.message}`);
+}
 
 /**
  * Schedules as declared (by `PUT …/schedules` or a repository's config) made ready to store:

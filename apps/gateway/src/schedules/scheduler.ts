@@ -3,6 +3,7 @@ import type { InvocationQueue } from "@isle/queue";
 import { CronSchedule, planTick } from "@isle/schedules";
 import type { Logger } from "@isle/telemetry";
 import type { AsyncPayload } from "../async/async-payload.js";
+import { recordQueued } from "../async/queued-record.js";
 import { newInvocationId } from "../ids.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 
@@ -154,20 +155,13 @@ export class Scheduler {
     });
     // Also for a duplicate (its gateway may have died before writing it): a record already
     // moved on by an attempt is never set back (saveInvocation keeps the latest attempt).
-    await this.deps
-      .saveRecord({
-        id: queued.id,
-        tenantId: schedule.tenantId,
-        functionId: schedule.functionId,
-        deploymentId: null,
-        agentId: null,
-        mode: "async",
-        trigger: "timer",
-        status: "queued",
-        attempt: 0,
-        startedAt: new Date(acceptedAtMs),
-      })
-      .catch((err: unknown) => this.deps.logger.warn({ err, invocationId: queued.id }, "queued invocation record not written; its first attempt writes it"));
+    await recordQueued(this.deps.saveRecord, this.deps.logger, {
+      id: queued.id,
+      tenantId: schedule.tenantId,
+      functionId: schedule.functionId,
+      trigger: "timer",
+      acceptedAtMs,
+    });
     return { at: tick, invocationId: queued.id };
   }
 }

@@ -6,6 +6,7 @@ import type { InvocationQueue } from "@isle/queue";
 import type { Logger } from "@isle/telemetry";
 import { checkCallbackUrl, type HostLookup } from "../../async/callback-url.js";
 import { storedHeaders, type AsyncPayload } from "../../async/async-payload.js";
+import { recordQueued } from "../../async/queued-record.js";
 import type { GatewayEnv } from "../../env.js";
 import { newInvocationId } from "../../ids.js";
 import { declaredLengthOver, invocationLimits } from "../../invoke/limits.js";
@@ -69,18 +70,7 @@ export function registerAsyncInvoke(app: Hono<GatewayEnv>, deps: AsyncInvokeDeps
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
     if (!queued.duplicate) {
-      await deps.saveRecord({
-        id: invocationId,
-        tenantId: target.tenantId,
-        functionId: target.functionId,
-        deploymentId: null,
-        agentId: null,
-        mode: "async",
-        trigger: "queue",
-        status: "queued",
-        attempt: 0,
-        startedAt: new Date(acceptedAtMs),
-      }).catch((err: unknown) => deps.logger.warn({ err, invocationId }, "queued invocation record not written; its first attempt writes it"));
+      await recordQueued(deps.saveRecord, deps.logger, { id: invocationId, tenantId: target.tenantId, functionId: target.functionId, trigger: "queue", acceptedAtMs });
     }
     c.set("invocationId", queued.id);
     const location = `/v1/tenants/${target.tenantName}/invocations/${queued.id}`;

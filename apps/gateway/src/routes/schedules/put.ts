@@ -1,11 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { replaceSchedules } from "@isle/db";
-import { IsleError } from "@isle/errors";
-import { intervalProblem } from "@isle/schedules";
 import { maxBody } from "../../middleware/body-size.js";
 import { bearer, errors, functionParams, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from "../api.js";
 import { requireFunction } from "../functions/views.js";
-import { scheduleInputs } from "../../schedules/schedule-inputs.js";
+import { checkScheduleIntervals, scheduleInputs } from "../../schedules/schedule-inputs.js";
 import { putSchedulesBody, scheduleView, schedulesSchemaView } from "./views.js";
 
 export const route = createRoute({
@@ -29,8 +27,7 @@ export function register(app: ApiApp, { db, schedules: settings }: ApiDeps): voi
     const tenant = c.get("tenant");
     const fn = await requireFunction(db, tenant, c.req.valid("param").function);
     const { schedules } = c.req.valid("json");
-    const problem = intervalProblem(schedules, settings.minIntervalSeconds);
-    if (problem) throw new IsleError("validation_failed", `schedules.${problem.path.join(".")}: ${problem.message}`);
+    checkScheduleIntervals(schedules, settings.minIntervalSeconds);
     const now = new Date();
     const stored = await replaceSchedules(
       db,

@@ -58,3 +58,11 @@ export {
   type ScheduleInput,
   type ClaimedSchedule,
 } from "./schedules.js";
+export {
+  replicaCountsChangedSince,
+  activateFunction,
+  setFunctionReplicas,
+  listScalingSubjects,
+  type ReplicaCount,
+  type ScalingSubject,
+} from "./replicas.js";

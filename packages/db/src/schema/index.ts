@@ -9,3 +9,4 @@ export * from "./function-secrets.js";
 export * from "./queue-messages.js";
 export * from "./function-schedules.js";
 export * from "./previews.js";
+export * from "./function-replicas.js";

@@ -1,0 +1,14 @@
+/**
+ * @isle/scaler — the autoscaling policy, modelled on Knative's KPA (DESIGN §8, ADR 0024): observed
+ * concurrency over a stable and a panic window, a target per replica, min/max, scale to zero after
+ * idle, and a tenant's quota over all its functions. Pure: no I/O, no timers, time is a parameter;
+ * the gateway's scaler loop samples, calls these, and acts.
+ */
+export {
+  defaultScaleSpec,
+  resolveScaleSpec,
+  scaleSpecProblem,
+  scaleSpecRanges,
+  type ScaleSpec,
+  type ScaleSpecProblem,
+} from "./scale-spec.js";

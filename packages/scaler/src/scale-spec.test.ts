@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { defaultScaleSpec, resolveScaleSpec, scaleSpecProblem } from "./scale-spec.js";
+
+describe("scale spec", () => {
+  it("fills Knative's defaults, also for fields given as undefined", () => {
+    expect(resolveScaleSpec({ targetConcurrency: undefined, maxReplicas: 3 })).toEqual({
+      targetConcurrency: 10,
+      minReplicas: 0,
+      maxReplicas: 3,
+      stableWindowMs: 60_000,
+      panicWindowMs: 6_000,
+      panicThreshold: 2,
+      scaleToZeroAfterMs: 30_000,
+      maxScaleUpRate: 1000,
+      maxScaleDownRate: 2,
+    });
+    expect(scaleSpecProblem({})).toBeUndefined();
+    expect(Object.isFrozen(defaultScaleSpec)).toBe(true);
+  });
+
+  it("names the key and the allowed range", () => {
+    expect(scaleSpecProblem({ targetConcurrency: 0 })).toEqual({ key: "targetConcurrency", message: "targetConcurrency: 0 is out of range; allowed 0.01–10000" });
+    expect(scaleSpecProblem({ minReplicas: 1.5 })).toEqual({ key: "minReplicas", message: "minReplicas: 1.5 is out of range; allowed integers 0–1000" });
+    expect(scaleSpecProblem({ stableWindowMs: 1000 })?.key).toBe("stableWindowMs");
+    expect(scaleSpecProblem({ maxScaleDownRate: 1 })?.key).toBe("maxScaleDownRate");
+    expect(scaleSpecProblem({ scaleToZeroAfterMs: Number.POSITIVE_INFINITY })?.key).toBe("scaleToZeroAfterMs");
+  });
+
+  it("refuses a max below the min and a panic window longer than the stable one", () => {
+    expect(scaleSpecProblem({ minReplicas: 3, maxReplicas: 2 })).toEqual({ key: "maxReplicas", message: "maxReplicas: 2 is below minReplicas (3)" });
+    expect(scaleSpecProblem({ stableWindowMs: 10_000, panicWindowMs: 20_000 })?.key).toBe("panicWindowMs");
+  });
+
+  it("throws on resolving a spec that was not validated", () => {
+    expect(() => resolveScaleSpec({ maxReplicas: 0 })).toThrow(/maxReplicas: 0 is out of range/);
+  });
+});

@@ -4,6 +4,7 @@
  * idle, and a tenant's quota over all its functions. Pure: no I/O, no timers, time is a parameter;
  * the gateway's scaler loop samples, calls these, and acts.
  */
+export { ConcurrencyWindow, type WindowLengths, type WindowSummary } from "./concurrency-window.js";
 export {
   defaultScaleSpec,
   resolveScaleSpec,

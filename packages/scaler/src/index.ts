@@ -5,6 +5,7 @@
  * the gateway's scaler loop samples, calls these, and acts.
  */
 export { ConcurrencyWindow, type WindowLengths, type WindowSummary } from "./concurrency-window.js";
+export { decide, type ScaleDecision, type ScaleObservations, type ScaleReason } from "./decide.js";
 export {
   defaultScaleSpec,
   resolveScaleSpec,

@@ -14,3 +14,4 @@ export {
   type ScaleSpec,
   type ScaleSpecProblem,
 } from "./scale-spec.js";
+export { capToTenantQuota, type ReplicaClaim, type ReplicaGrant, type TenantScaleQuota } from "./tenant-quota.js";

@@ -9,8 +9,10 @@ export { decide, type ScaleDecision, type ScaleObservations, type ScaleReason } 
 export {
   defaultScaleSpec,
   resolveScaleSpec,
+  scaleSpecFromSettings,
   scaleSpecProblem,
   scaleSpecRanges,
+  type ScaleSettings,
   type ScaleSpec,
   type ScaleSpecProblem,
 } from "./scale-spec.js";

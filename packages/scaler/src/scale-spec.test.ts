@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultScaleSpec, resolveScaleSpec, scaleSpecProblem } from "./scale-spec.js";
+import { defaultScaleSpec, resolveScaleSpec, scaleSpecFromSettings, scaleSpecProblem } from "./scale-spec.js";
 
 describe("scale spec", () => {
   it("fills Knative's defaults, also for fields given as undefined", () => {
@@ -33,5 +33,17 @@ describe("scale spec", () => {
 
   it("throws on resolving a spec that was not validated", () => {
     expect(() => resolveScaleSpec({ maxReplicas: 0 })).toThrow(/maxReplicas: 0 is out of range/);
+  });
+
+  it("reads a function's stored settings (idle seconds to milliseconds), leaving the rest to the defaults", () => {
+    expect(resolveScaleSpec(scaleSpecFromSettings({ min: 1, max: 5, targetConcurrency: 4, idleSeconds: 90 }))).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 5,
+      targetConcurrency: 4,
+      scaleToZeroAfterMs: 90_000,
+      stableWindowMs: 60_000,
+    });
+    expect(resolveScaleSpec(scaleSpecFromSettings({}))).toEqual(defaultScaleSpec);
+    expect(scaleSpecProblem(scaleSpecFromSettings({ max: 0 }))?.key).toBe("maxReplicas");
   });
 });

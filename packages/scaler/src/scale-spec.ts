@@ -102,3 +102,24 @@ function withDefaults(input: Partial<ScaleSpec>): ScaleSpec {
   }
   return spec;
 }
+
+/** A function's stored scale settings (`FunctionScale` in `@isle/db`): what its owner may set. */
+export interface ScaleSettings {
+  min?: number;
+  max?: number;
+  targetConcurrency?: number;
+  idleSeconds?: number;
+}
+
+/**
+ * The part of a spec a function's stored settings give; the rest is the platform's. Kept here, not
+ * in the loop, so the API can validate settings with {@link scaleSpecProblem} under the same names.
+ */
+export function scaleSpecFromSettings(settings: ScaleSettings): Partial<ScaleSpec> {
+  return {
+    minReplicas: settings.min,
+    maxReplicas: settings.max,
+    targetConcurrency: settings.targetConcurrency,
+    scaleToZeroAfterMs: settings.idleSeconds === undefined ? undefined : settings.idleSeconds * 1000,
+  };
+}

@@ -25,6 +25,7 @@ import { registerHealth, type Readiness } from "./routes/health/health.js";
 import { registerManagement } from "./routes/index.js";
 import { registerAsyncInvoke, type AsyncInvokeDeps } from "./routes/invoke/async.js";
 import { registerInvoke } from "./routes/invoke/invoke.js";
+import { everyAgentIsAReplica, Placer } from "./scaling/placer.js";
 import { registerMetrics } from "./routes/metrics/metrics.js";
 import { whoamiPath } from "./routes/whoami/get.js";
 import type { SecretBox } from "./secrets/secret-box.js";
@@ -34,6 +35,12 @@ export interface AppDeps {
   db: IsleDb;
   resolver: TargetResolver;
   membership: Membership;
+  /**
+   * Places invocations on the function's replicas (the scaler's counts) and
+   * holds requests of a function starting from zero; default: every healthy
+   * agent is a replica of every function, with no scaler.
+   */
+  placer?: Placer;
   invoker: Invoker;
   /**
    * Checks tenant API keys, for /v1 and for invokes: one instance, so a
@@ -91,7 +98,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   // Invoke routes come first: they name requests by their invocation id and
   // skip the middleware below, which is for everything else.
-  registerInvoke(app, { ...deps, metrics });
+  const placer = deps.placer ?? new Placer(membership, deps.outliers, everyAgentIsAReplica);
+  registerInvoke(app, { ...deps, metrics, placer });
   if (deps.async) registerAsyncInvoke(app, { ...deps, ...deps.async, metrics });
   registerHealth(app, deps.readiness);
   app.use(requestId());

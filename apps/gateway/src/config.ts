@@ -97,6 +97,18 @@ const schema = z.object({
   ISLE_SCHEDULE_CATCHUP_S: z.coerce.number().int().min(1).max(43_200).default(600),
   /** How often each gateway looks for due schedules, in ms. */
   ISLE_SCHEDULE_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** In-flight requests one replica should carry; the scaler adds replicas above it (a function's own setting wins). */
+  ISLE_SCALE_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Seconds without a request before a function goes to zero replicas (a function's own `idleSeconds` wins). */
+  ISLE_SCALE_IDLE_S: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Replicas of one function at most, unless it sets its own `max`. */
+  ISLE_SCALE_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Replicas of all of a tenant's functions together, unless its quotas say otherwise. */
+  ISLE_TENANT_MAX_REPLICAS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** How often the scaler decides, in ms; also how often a gateway tries to become the scaler's leader. */
+  ISLE_SCALER_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** Requests of one function that may wait while it starts from zero (or for any agent); more get 503. */
+  ISLE_ACTIVATION_BUFFER: z.coerce.number().int().min(0).max(100_000).default(100),
 });
 
 export interface GatewayConfig {
@@ -125,6 +137,15 @@ export interface GatewayConfig {
   async: { natsUrl: string | undefined; queueName: string; concurrency: number; maxAttempts: number; backoffMs: number; visibilityMs: number; callbackAllow: CidrList };
   /** Functions' cron schedules (ADR 0019). */
   schedules: { minIntervalSeconds: number; catchUpMs: number; pollMs: number };
+  /** The scaler's defaults and pace (ADR 0023). */
+  scaling: {
+    targetConcurrency: number;
+    scaleToZeroAfterMs: number;
+    maxReplicas: number;
+    tenantMaxReplicas: number;
+    tickMs: number;
+    activationBuffer: number;
+  };
 }
 
 /** Parses the gateway's settings once; errors name the key and what it allows. */
@@ -165,6 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       minIntervalSeconds: v.ISLE_SCHEDULE_MIN_INTERVAL_S,
       catchUpMs: v.ISLE_SCHEDULE_CATCHUP_S * 1000,
       pollMs: v.ISLE_SCHEDULE_POLL_MS,
+    },
+    scaling: {
+      targetConcurrency: v.ISLE_SCALE_TARGET_CONCURRENCY,
+      scaleToZeroAfterMs: v.ISLE_SCALE_IDLE_S * 1000,
+      maxReplicas: v.ISLE_SCALE_MAX_REPLICAS,
+      tenantMaxReplicas: v.ISLE_TENANT_MAX_REPLICAS,
+      tickMs: v.ISLE_SCALER_TICK_MS,
+      activationBuffer: v.ISLE_ACTIVATION_BUFFER,
     },
   };
 }

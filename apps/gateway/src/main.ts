@@ -25,6 +25,9 @@ import { createRateLimiter } from "./rate-limit/create-rate-limiter.js";
 import { startAsync } from "./async/start-async.js";
 import { RecordRetentionJob } from "./records/retention-job.js";
 import { GitService } from "./git/git-service.js";
+import { Placer } from "./scaling/placer.js";
+import { ReplicaTable } from "./scaling/replica-table.js";
+import { ScalerLoop } from "./scaling/scaler-loop.js";
 
 /** The composition root: builds the real dependencies and starts listening. */
 async function main(): Promise<void> {
@@ -74,11 +77,27 @@ async function main(): Promise<void> {
     domain: config.domain,
     logger,
   });
-  const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, membership, outliers, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
+  const replicas = new ReplicaTable(db, logger);
+  await replicas.start();
+  const placer = new Placer(membership, outliers, replicas, { bufferPerFunction: config.scaling.activationBuffer });
+  const { targetConcurrency, scaleToZeroAfterMs, maxReplicas } = config.scaling;
+  const scaler = new ScalerLoop({
+    database,
+    membership,
+    replicas,
+    buffered: () => placer.buffered(),
+    logger,
+    defaults: { targetConcurrency, scaleToZeroAfterMs, maxReplicas },
+    tenantMaxReplicas: config.scaling.tenantMaxReplicas,
+    tickMs: config.scaling.tickMs,
+  });
+  scaler.start();
+  const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, placer, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({
     db,
     resolver,
     membership,
+    placer,
     invoker,
     verifier,
     recorder,
@@ -120,6 +139,8 @@ async function main(): Promise<void> {
     await git.close();
     await asyncParts.stop();
     await retention.stop();
+    await scaler.stop();
+    await replicas.stop();
     control.forceShutdown();
     invoker.close();
     await rateLimiter.close();

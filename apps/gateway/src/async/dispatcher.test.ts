@@ -17,6 +17,7 @@ import type { AsyncPayload } from "./async-payload.js";
 import type { CallbackResult, CallbackSender } from "./callback-sender.js";
 import { AsyncDispatcher } from "./dispatcher.js";
 import { LogFeed, type LogBatch } from "../logs/log-feed.js";
+import { everyAgentIsAReplica, Placer } from "../scaling/placer.js";
 
 const target = testTarget();
 
@@ -71,8 +72,7 @@ function setup(
   const dispatcher = new AsyncDispatcher({
     queue: {} as InvocationQueue,
     resolver: { resolve: async () => ("resolve" in options ? options.resolve : target), invalidate: () => undefined },
-    membership,
-    outliers,
+    placer: new Placer(membership, outliers, everyAgentIsAReplica),
     invoker,
     callTokens: new CallTokens(randomBytes(32)),
     saveRecord: async (row) => void records.push({ ...row }),

@@ -2,10 +2,8 @@ import type { InvocationLogLine, NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { Delivery, HandlerVerdict, InvocationQueue, QueueConsumer } from "@isle/queue";
 import type { Logger } from "@isle/telemetry";
-import type { Membership } from "../control/membership.js";
 import { signCallToken, type CallTokens } from "../invoke/call-token.js";
-import type { OutlierDetector } from "../invoke/outlier-detector.js";
-import { pickAgent } from "../invoke/placement.js";
+import type { Placer } from "../scaling/placer.js";
 import type { Invoker } from "../invoke/sidecar-invoker.js";
 import type { agentV1 } from "@isle/proto";
 import type { TargetResolver } from "../invoke/target-resolver.js";
@@ -20,8 +18,8 @@ import type { CallbackSender } from "./callback-sender.js";
 export interface DispatcherDeps {
   queue: InvocationQueue;
   resolver: TargetResolver;
-  membership: Membership;
-  outliers: OutlierDetector;
+  /** Places each delivery on one of the function's replicas, starting it from zero when it has none. */
+  placer: Placer;
   invoker: Invoker;
   callTokens: CallTokens;
   /** Writes an attempt's record at once (see saveInvocation in @isle/db). */
@@ -169,7 +167,7 @@ export class AsyncDispatcher {
     // The trailer's lines arrive before the outcome or the failure settles.
     let logs: InvocationLogLine[] = [];
     const onLogs = (lines: agentV1.LogLine[]) => (logs = recordLines(lines));
-    const agent = await this.waitForAgent(delivery.functionId);
+    const agent = await this.waitForAgent(delivery.tenantId, delivery.functionId);
     if (!agent) return { ...none, status: 503, errorCode: "unavailable", agentId: null, logs };
     head.callToken = signCallToken(this.deps.callTokens, head, tenantId, 1);
     await this.save({ ...base, deploymentId, agentId: agent.agentId, status: "running", startedAt: new Date(started) });
@@ -197,13 +195,9 @@ export class AsyncDispatcher {
     }
   }
 
-  private async waitForAgent(functionId: string) {
-    const until = Date.now() + (this.deps.agentWaitMs ?? 5000);
-    for (;;) {
-      const agent = pickAgent(this.deps.membership, this.deps.outliers, functionId);
-      if (agent || Date.now() >= until) return agent;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  private async waitForAgent(tenantId: string, functionId: string) {
+    const place = { tenantId, functionId, deadlineMs: Date.now() + (this.deps.agentWaitMs ?? 5000) };
+    return this.deps.placer.placeNow(place) ?? (await this.deps.placer.place(place).catch(() => undefined));
   }
 
   private async save(row: NewInvocation): Promise<void> {

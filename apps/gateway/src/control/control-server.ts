@@ -3,7 +3,7 @@ import { controlV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
 import { forAgentsOnly, type AgentHandlers } from "./agent-guard.js";
 import type { EnvStore } from "./env-store.js";
-import type { Membership } from "./membership.js";
+import type { AgentSession, Membership } from "./membership.js";
 
 /** Where the control plane reads artifact bytes. */
 export interface ArtifactStore {
@@ -29,7 +29,7 @@ const chunkBytes = 1024 * 1024;
 export function createControlServer({ membership, artifacts, env, logger, heartbeatMs = 1000 }: ControlServerDeps): grpc.Server {
   const handlers: AgentHandlers = {
     register: (agent) => (call) => {
-      const session = {};
+      const session: AgentSession = { send: (command) => void (!call.writableEnded && call.write(command)) };
       let agentId: string | undefined;
       call.on("data", (report: controlV1.AgentReport) => {
         if (!report.address) {

@@ -11,9 +11,17 @@ export interface AgentMember {
   localInFlight: number;
   draining: boolean;
   workerdReady: number;
+  /** The functions loaded on the agent, with their invocations running there, as last reported. */
+  loaded: controlV1.LoadedFunction[];
   lastSeenMs: number;
-  /** Identifies the Register stream, so a stale stream's end cannot remove a newer one. */
-  session: object;
+  /** The agent's Register stream: it identifies the stream (a stale one's end cannot remove a newer one) and carries commands. */
+  session: AgentSession;
+}
+
+/** One agent's open Register stream, as the membership sees it. */
+export interface AgentSession {
+  /** Sends a command to the agent (prewarm, evict, drain); absent in tests that only report. */
+  send?(command: controlV1.ControlCommand): void;
 }
 
 /** Heartbeats an agent may miss before it leaves placement (DESIGN.md §8). */
@@ -33,7 +41,7 @@ export class Membership {
   ) {}
 
   /** Records a report; the first report of a session registers the agent. */
-  report(report: controlV1.AgentReport, session: object): void {
+  report(report: controlV1.AgentReport, session: AgentSession): void {
     const existing = this.members.get(report.agentId);
     this.members.set(report.agentId, {
       agentId: report.agentId,
@@ -43,13 +51,14 @@ export class Membership {
       localInFlight: existing?.session === session ? existing.localInFlight : 0,
       draining: report.draining,
       workerdReady: report.workerdReady,
+      loaded: report.loaded ?? [],
       lastSeenMs: this.now(),
       session,
     });
   }
 
   /** The agent's stream ended; forget it unless a newer stream replaced it. */
-  leave(agentId: string, session: object): void {
+  leave(agentId: string, session: AgentSession): void {
     if (this.members.get(agentId)?.session === session) this.members.delete(agentId);
   }
 
@@ -62,9 +71,25 @@ export class Membership {
     return [...this.members.values()];
   }
 
-  /** Picks an agent for one request, or undefined when none is healthy. */
+  get(agentId: string): AgentMember | undefined {
+    return this.members.get(agentId);
+  }
+
+  /** Sends a command on the agent's stream; false when the agent is not connected here. */
+  send(agentId: string, command: controlV1.ControlCommand): boolean {
+    const send = this.members.get(agentId)?.session.send;
+    if (!send) return false;
+    send(command);
+    return true;
+  }
+
+  /** Picks a healthy agent for one request, or undefined when none is healthy. */
   pick(exclude: ReadonlySet<string> = new Set()): AgentMember | undefined {
-    const candidates = this.healthy().filter((m) => !exclude.has(m.agentId));
+    return this.choose(this.healthy().filter((m) => !exclude.has(m.agentId)));
+  }
+
+  /** The less loaded of two random candidates (power of two choices); undefined for none. */
+  choose(candidates: readonly AgentMember[]): AgentMember | undefined {
     if (candidates.length <= 1) return candidates[0];
     const a = candidates[Math.floor(this.random() * candidates.length)]!;
     let b = candidates[Math.floor(this.random() * (candidates.length - 1))]!;

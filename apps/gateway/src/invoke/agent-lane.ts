@@ -2,7 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { ClientChannel } from "./client-channel.js";
-import { nodeFault } from "./node-fault.js";
+import { nodeFault, undelivered } from "./node-fault.js";
 
 type Call = grpc.ClientDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>;
 
@@ -65,11 +65,19 @@ export class AgentLane {
     if (this.call) return this.call;
     const call = this.openCall();
     this.call = call;
+    let answered = false;
+    call.on("metadata", () => (answered = true));
     call.on("data", ({ channel, frame }: agentV1.InvokeFrame) => {
+      answered = true;
       if (frame?.$case === "lateLogs") this.onLateLogs?.(frame.value);
       else this.channels.get(channel)?.receive(frame);
     });
-    call.on("error", (err: grpc.ServiceError) => this.fail(call, nodeFault(statusToError(err))));
+    call.on("error", (err: grpc.ServiceError) => {
+      const error = nodeFault(statusToError(err));
+      // A stream the node never answered on, failing as unreachable (refused, reset while
+      // connecting, its agent gone): its invocations never got to a function.
+      this.fail(call, answered || err.code !== 14 ? error : undelivered(error));
+    });
     call.on("end", () => this.fail(call, nodeFault(new IsleError("upstream_failed", "the node closed the invoke stream"))));
     return call;
   }

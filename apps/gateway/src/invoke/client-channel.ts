@@ -1,6 +1,6 @@
 import { IsleError, isErrorCode } from "@isle/errors";
 import { ReceiveWindow, SendWindow, hopByHopHeaders, withinWindow, type agentV1 } from "@isle/proto";
-import { faultOf, nodeFault, type Fault } from "./node-fault.js";
+import { faultOf, nodeFault, undelivered, type Fault } from "./node-fault.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
 
@@ -106,7 +106,9 @@ export class ClientChannel {
         const { errorCode, errorMessage, logs } = frame.value;
         if (!this.done && logs.length > 0) this.onLogs?.(logs);
         if (errorCode) {
-          this.fail(new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed"), true);
+          const error = new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed");
+          // The agent answers `unavailable` only for a request it did not hand to the function.
+          this.fail(errorCode === "unavailable" && !this.headSeen ? undelivered(error) : error, true);
         } else if (!this.headSeen) {
           this.fail(nodeFault(new IsleError("upstream_failed", "the node ended the invocation without a response")));
         } else if (this.pendingHead) {

@@ -28,3 +28,21 @@ export function faultOf(error: IsleError | undefined, reportedByAgent: boolean):
   if (error.code === "upstream_failed") return "function-on-node";
   return undefined;
 }
+
+const undeliveredErrors = new WeakSet<IsleError>();
+
+/**
+ * Marks a failure that happened before the function got any byte of the
+ * request: the agent refused it (`unavailable`: draining, no process
+ * ready), or the stream to the node failed before the node ever answered
+ * on it. Only such a failure may be tried again on another replica
+ * (DESIGN.md §8: a request reaches a function at most once per attempt).
+ */
+export function undelivered(error: IsleError): IsleError {
+  undeliveredErrors.add(error);
+  return error;
+}
+
+export function wasUndelivered(error: unknown): boolean {
+  return error instanceof IsleError && undeliveredErrors.has(error);
+}

@@ -1,5 +1,6 @@
 import { eq, gt, inArray, sql } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
+import { deployments } from "../schema/deployments.js";
 import { functionReplicas } from "../schema/function-replicas.js";
 import { functions, type FunctionScale } from "../schema/functions.js";
 import { tenants, type TenantQuotas } from "../schema/tenants.js";
@@ -66,6 +67,9 @@ export interface ScalingSubject {
   functionId: string;
   scale: FunctionScale;
   quotas: TenantQuotas;
+  /** What runs now, for prewarming new replicas; null before the first deploy. */
+  deploymentId: string | null;
+  artifactHash: string | null;
 }
 
 /**
@@ -74,12 +78,20 @@ export interface ScalingSubject {
  * Functions that no longer exist are absent.
  */
 export async function listScalingSubjects(db: IsleDb, withLoad: string[]): Promise<ScalingSubject[]> {
-  const columns = { tenantId: functions.tenantId, functionId: functions.id, scale: functions.scale, quotas: tenants.quotas };
+  const columns = {
+    tenantId: functions.tenantId,
+    functionId: functions.id,
+    scale: functions.scale,
+    quotas: tenants.quotas,
+    deploymentId: deployments.id,
+    artifactHash: deployments.artifactHash,
+  };
   const scaled = await db
     .select(columns)
     .from(r)
     .innerJoin(functions, eq(functions.id, r.functionId))
     .innerJoin(tenants, eq(tenants.id, functions.tenantId))
+    .leftJoin(deployments, eq(deployments.id, functions.activeDeploymentId))
     .where(gt(r.replicas, 0));
   const known = new Set(scaled.map((s) => s.functionId));
   const missing = withLoad.filter((id) => !known.has(id));
@@ -88,6 +100,7 @@ export async function listScalingSubjects(db: IsleDb, withLoad: string[]): Promi
     .select(columns)
     .from(functions)
     .innerJoin(tenants, eq(tenants.id, functions.tenantId))
+    .leftJoin(deployments, eq(deployments.id, functions.activeDeploymentId))
     .where(inArray(functions.id, missing));
   return [...scaled, ...loaded];
 }

@@ -3,15 +3,16 @@ import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
 import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import type { ApiKeyVerifier } from "../../auth/api-keys.js";
-import type { Membership } from "../../control/membership.js";
+import type { AgentMember, Membership } from "../../control/membership.js";
 import type { GatewayEnv } from "../../env.js";
 import { newInvocationId } from "../../ids.js";
 import { signCallToken, type CallTokens } from "../../invoke/call-token.js";
 import type { InvocationRecorder } from "../../invoke/invocation-recorder.js";
 import type { OutlierDetector } from "../../invoke/outlier-detector.js";
-import { pickAgent } from "../../invoke/placement.js";
 import { declaredLengthOver } from "../../invoke/limits.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
+import { wasUndelivered } from "../../invoke/node-fault.js";
+import type { Placer } from "../../scaling/placer.js";
 import type { GatewayMetrics } from "../../metrics/gateway-metrics.js";
 import type { InvokeTarget, TargetResolver } from "../../invoke/target-resolver.js";
 import type { RateDefaults } from "../../rate-limit/invoke-rate-limit.js";
@@ -28,6 +29,8 @@ import { chooseDeployment } from "./traffic.js";
 export interface InvokeDeps {
   resolver: TargetResolver;
   membership: Membership;
+  /** Chooses the agent of each invocation among the function's replicas; waits while it starts from zero. */
+  placer: Placer;
   invoker: Invoker;
   verifier: ApiKeyVerifier;
   recorder: InvocationRecorder;
@@ -55,7 +58,7 @@ export interface InvokeDeps {
  * streaming both bodies, and leaves an invocation record.
  */
 export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
-  const { membership, invoker, recorder, metrics, callTokens, outliers } = deps;
+  const { placer, invoker, recorder, metrics, callTokens } = deps;
   const tracing = deps.tracing ?? tracingOff;
 
   /** An invoke inside its server span when tracing is on; the span ends with the client's answer. */
@@ -125,24 +128,37 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       record(413, "payload_too_large", false, null);
       throw new IsleError("payload_too_large", `the request body is over the function's limit of ${maxRequestBytes} bytes`);
     }
-    const agent = pickAgent(membership, outliers, target.functionId);
-    if (!agent) {
-      record(503, "unavailable", false, null);
-      throw new IsleError("unavailable", "no agent is available to run the function; retry shortly");
-    }
     head.callToken = signCallToken(callTokens, head, target.tenantId, callDepth + 1);
-    try {
-      const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body: incoming.body, onClientGone: incoming.onClientGone, onLogs });
-      void outcome.then(({ errorCode }) => {
-        record(response.status, errorCode, coldStart, agent.agentId);
-        span?.end(response.status, errorCode, coldStart);
-      });
-      response.headers.set("x-isle-invocation-id", invocationId);
-      for (const [name, value] of Object.entries(rateHeaders)) response.headers.set(name, value);
-      return response;
-    } catch (err) {
-      if (err instanceof IsleError) record(err.status, err.code, false, agent.agentId);
-      throw err;
+    // A failover may resend only what never reached a function: a body once read is gone.
+    let bodyTaken = false;
+    const body = incoming.body && observeFirstRead(incoming.body, () => (bodyTaken = true));
+    const place = { tenantId: target.tenantId, functionId: target.functionId, deadlineMs: head.deadlineUnixMs, exclude: new Set<string>() };
+    for (let tries = 1; ; tries++) {
+      let agent: AgentMember;
+      try {
+        agent = placer.placeNow(place) ?? (await placer.place(place));
+      } catch (err) {
+        if (err instanceof IsleError) record(err.status, err.code, false, null);
+        throw err;
+      }
+      try {
+        const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body, onClientGone: incoming.onClientGone, onLogs });
+        void outcome.then(({ errorCode }) => {
+          record(response.status, errorCode, coldStart, agent.agentId);
+          span?.end(response.status, errorCode, coldStart);
+        });
+        response.headers.set("x-isle-invocation-id", invocationId);
+        for (const [name, value] of Object.entries(rateHeaders)) response.headers.set(name, value);
+        return response;
+      } catch (err) {
+        if (wasUndelivered(err) && !bodyTaken && tries < maxTries) {
+          deps.logger.debug({ invocationId, agentId: agent.agentId }, "invocation not delivered; trying another replica");
+          place.exclude.add(agent.agentId);
+          continue;
+        }
+        if (err instanceof IsleError) record(err.status, err.code, false, agent.agentId);
+        throw err;
+      }
     }
   }
 
@@ -163,6 +179,15 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
   };
   app.all("/fn/:tenant/:function", byPath);
   app.all("/fn/:tenant/:function/*", byPath);
+}
+
+/** Tries of one sync invocation on different replicas, when the earlier ones never reached the function. */
+const maxTries = 3;
+
+/** The same body, calling `onRead` when something first asks it for bytes. */
+async function* observeFirstRead(body: AsyncIterable<Uint8Array>, onRead: () => void): AsyncIterable<Uint8Array> {
+  onRead();
+  yield* body;
 }
 
 function invocationRecord(

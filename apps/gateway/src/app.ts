@@ -121,6 +121,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     queue: deps.async?.queue,
     logFeed: deps.recorder.feed,
     schedules: deps.schedules ?? { minIntervalSeconds: 60 },
+    membership,
   });
   return app;
 }

@@ -9,6 +9,7 @@ import type { TargetResolver } from "../invoke/target-resolver.js";
 import type { LogFeed } from "../logs/log-feed.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import type { DeployLimits } from "./deployments/create.js";
+import type { Membership } from "../control/membership.js";
 
 /** The gateway's app: a Hono app that also collects the OpenAPI document of its /v1 routes. */
 export type ApiApp = OpenAPIHono<GatewayEnv>;
@@ -26,6 +27,8 @@ export interface ApiDeps {
   logFeed: LogFeed;
   /** ISLE_SCHEDULE_MIN_INTERVAL_S: how often a function's schedule may run at most. */
   schedules: { minIntervalSeconds: number };
+  /** The agents connected to this gateway: listed and drained by the operator. */
+  membership: Membership;
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { ApiApp, ApiDeps } from "./api.js";
+import * as drainAgent from "./agents/drain.js";
+import * as listAgents from "./agents/list.js";
 import * as createDeployment from "./deployments/create.js";
 import * as activateDeployment from "./deployments/activate.js";
 import * as getDeployment from "./deployments/get.js";
@@ -61,6 +63,8 @@ export const operations = [
   putSchedules,
   listSchedules,
   whoami,
+  listAgents,
+  drainAgent,
 ] as const;
 
 /** Registers the /v1 management API and its OpenAPI document on the app. */

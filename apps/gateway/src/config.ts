@@ -101,6 +101,8 @@ const schema = z.object({
   ISLE_SCALE_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Seconds without a request before a function goes to zero replicas (a function's own `idleSeconds` wins). */
   ISLE_SCALE_IDLE_S: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** The scaler's stable window in seconds (Knative's 60 s); its panic window is a tenth of it. */
+  ISLE_SCALE_WINDOW_S: z.coerce.number().int().min(6).max(3600).default(60),
   /** Replicas of one function at most, unless it sets its own `max`. */
   ISLE_SCALE_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
   /** Replicas of all of a tenant's functions together, unless its quotas say otherwise. */
@@ -141,6 +143,8 @@ export interface GatewayConfig {
   scaling: {
     targetConcurrency: number;
     scaleToZeroAfterMs: number;
+    stableWindowMs: number;
+    panicWindowMs: number;
     maxReplicas: number;
     tenantMaxReplicas: number;
     tickMs: number;
@@ -190,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     scaling: {
       targetConcurrency: v.ISLE_SCALE_TARGET_CONCURRENCY,
       scaleToZeroAfterMs: v.ISLE_SCALE_IDLE_S * 1000,
+      stableWindowMs: v.ISLE_SCALE_WINDOW_S * 1000,
+      panicWindowMs: v.ISLE_SCALE_WINDOW_S * 100,
       maxReplicas: v.ISLE_SCALE_MAX_REPLICAS,
       tenantMaxReplicas: v.ISLE_TENANT_MAX_REPLICAS,
       tickMs: v.ISLE_SCALER_TICK_MS,

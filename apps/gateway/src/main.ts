@@ -80,14 +80,14 @@ async function main(): Promise<void> {
   const replicas = new ReplicaTable(db, logger);
   await replicas.start();
   const placer = new Placer(membership, outliers, replicas, { bufferPerFunction: config.scaling.activationBuffer });
-  const { targetConcurrency, scaleToZeroAfterMs, maxReplicas } = config.scaling;
+  const { targetConcurrency, scaleToZeroAfterMs, maxReplicas, stableWindowMs, panicWindowMs } = config.scaling;
   const scaler = new ScalerLoop({
     database,
     membership,
     replicas,
     buffered: () => placer.buffered(),
     logger,
-    defaults: { targetConcurrency, scaleToZeroAfterMs, maxReplicas },
+    defaults: { targetConcurrency, scaleToZeroAfterMs, maxReplicas, stableWindowMs, panicWindowMs },
     tenantMaxReplicas: config.scaling.tenantMaxReplicas,
     tickMs: config.scaling.tickMs,
   });

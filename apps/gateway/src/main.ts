@@ -17,6 +17,7 @@ import { SidecarInvoker } from "./invoke/sidecar-invoker.js";
 import { gatewayTls } from "./pki/gateway-identity.js";
 import { InvocationRecorder } from "./invoke/invocation-recorder.js";
 import { recordLines } from "./logs/log-lines.js";
+import { LogRelay } from "./logs/log-relay.js";
 import { CachedTargetResolver, resolveTarget } from "./invoke/target-resolver.js";
 import { SecretBox } from "./secrets/secret-box.js";
 import { resolveSecretsKey } from "./secrets/secrets-key.js";
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
     recorder.appendLogs(late.tenantId, late.invocationId, recordLines(late.logs)),
   );
   const recorder = new InvocationRecorder((rows) => recordInvocations(db, rows), logger, { appendLogs: (rows) => appendInvocationLogs(db, rows) });
+  // Several gateways share one Postgres: live-log followers on each see what every one records.
+  const logRelay = database.kind === "postgres" ? new LogRelay({ database, feed: recorder.feed, logger }) : undefined;
+  await logRelay?.start();
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const resolver = new CachedTargetResolver((tenant, fn, branch) => resolveTarget(db, tenant, fn, branch));
   const metrics = gatewayMetrics(membership, outliers);
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
     invoker.close();
     await rateLimiter.close();
     await recorder.flush();
+    await logRelay?.stop();
     await database.close();
     await tracing.shutdown().catch(() => undefined);
     process.exit(0);

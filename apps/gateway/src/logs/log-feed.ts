@@ -19,11 +19,12 @@ export type LogListener = (batch: LogBatch) => void;
  * follower names the tenant and function it was authorised for and only
  * ever gets batches recorded under exactly those ids.
  *
- * In process: a follower on one gateway sees the invocations that gateway
- * served. Several gateways need a shared feed (ADR 0017).
+ * In process; with several gateways, LogRelay carries each gateway's batches
+ * to the others' followers (ADR 0017).
  */
 export class LogFeed {
   private readonly listeners = new Map<string, Set<LogListener>>();
+  private readonly local = new Set<LogListener>();
   /** How long a follower's stream may be silent before it gets a keep-alive comment. */
   readonly heartbeatMs: number;
 
@@ -46,7 +47,26 @@ export class LogFeed {
     };
   }
 
+  /** Calls `listener` with every batch this gateway records (not those relayed from others): the relay's outlet. */
+  onLocal(listener: LogListener): () => void {
+    this.local.add(listener);
+    return () => void this.local.delete(listener);
+  }
+
+  /** A batch this gateway recorded: to its followers here, and to `onLocal` listeners. */
   publish(batch: LogBatch): void {
+    if (batch.lines.length === 0) return;
+    for (const listener of this.local) listener(batch);
+    this.deliver(batch);
+  }
+
+  /** True when someone here follows the function (a relayed batch for nobody is not worth reading). */
+  hasFollowers(tenantId: string, functionId: string): boolean {
+    return this.listeners.has(feedKey(tenantId, functionId));
+  }
+
+  /** A batch to this gateway's followers only (one relayed from another gateway). */
+  deliver(batch: LogBatch): void {
     if (batch.lines.length === 0) return;
     const set = this.listeners.get(feedKey(batch.tenantId, batch.functionId));
     if (!set) return;

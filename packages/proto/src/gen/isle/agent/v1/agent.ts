@@ -210,23 +210,45 @@ export interface WindowUpdate {
   bytes: number;
 }
 
+/**
+ * Same as the control plane's prewarm command. Answers once the isolate is
+ * loaded; FAILED_PRECONDITION when the agent is draining or the deployment
+ * is quarantined, INVALID_ARGUMENT when env_ref does not match the function,
+ * UNAVAILABLE when its code or env could not be fetched.
+ */
 export interface PrewarmRequest {
-  function: FunctionRef | undefined;
+  function:
+    | FunctionRef
+    | undefined;
+  /** As in RequestHead: `tenant_id:function_id:env_version`. */
+  envRef: string;
 }
 
 export interface PrewarmResponse {
+  /** False when the isolate was loaded already. */
   coldStart: boolean;
 }
 
+/**
+ * Same as the control plane's evict command; reads the function's three ids.
+ * Answers at once, without waiting for in-flight invocations.
+ */
 export interface EvictRequest {
   function: FunctionRef | undefined;
 }
 
 export interface EvictResponse {
+  /**
+   * Isolates of the deployment that leave (now, or when its in-flight
+   * invocations end); 0 when it was not loaded here.
+   */
   evicted: number;
 }
 
+/** Same as the control plane's drain command. */
 export interface DrainRequest {
+  /** False: stop taking invocations, finish the running ones. True: back in service. */
+  resume: boolean;
 }
 
 export interface DrainResponse {
@@ -241,6 +263,7 @@ export interface StatusResponse {
   inFlight: number;
   workerdProcesses: number;
   workerdReady: number;
+  /** Isolates loaded for the deployments in the agent's reports' `loaded`. */
   loadedIsolates: number;
   draining: boolean;
 }
@@ -2079,13 +2102,16 @@ export const WindowUpdate: MessageFns<WindowUpdate> = {
 };
 
 function createBasePrewarmRequest(): PrewarmRequest {
-  return { function: undefined };
+  return { function: undefined, envRef: "" };
 }
 
 export const PrewarmRequest: MessageFns<PrewarmRequest> = {
   encode(message: PrewarmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.function !== undefined) {
       FunctionRef.encode(message.function, writer.uint32(10).fork()).join();
+    }
+    if (message.envRef !== "") {
+      writer.uint32(18).string(message.envRef);
     }
     return writer;
   },
@@ -2111,6 +2137,14 @@ export const PrewarmRequest: MessageFns<PrewarmRequest> = {
             message.function = FunctionRef.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.envRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2124,13 +2158,23 @@ export const PrewarmRequest: MessageFns<PrewarmRequest> = {
   },
 
   fromJSON(object: any): PrewarmRequest {
-    return { function: isSet(object.function) ? FunctionRef.fromJSON(object.function) : undefined };
+    return {
+      function: isSet(object.function) ? FunctionRef.fromJSON(object.function) : undefined,
+      envRef: isSet(object.envRef)
+        ? globalThis.String(object.envRef)
+        : isSet(object.env_ref)
+        ? globalThis.String(object.env_ref)
+        : "",
+    };
   },
 
   toJSON(message: PrewarmRequest): unknown {
     const obj: any = {};
     if (message.function !== undefined) {
       obj.function = FunctionRef.toJSON(message.function);
+    }
+    if (message.envRef !== "") {
+      obj.envRef = message.envRef;
     }
     return obj;
   },
@@ -2143,6 +2187,7 @@ export const PrewarmRequest: MessageFns<PrewarmRequest> = {
     message.function = (object.function !== undefined && object.function !== null)
       ? FunctionRef.fromPartial(object.function)
       : undefined;
+    message.envRef = object.envRef ?? "";
     return message;
   },
 };
@@ -2357,11 +2402,14 @@ export const EvictResponse: MessageFns<EvictResponse> = {
 };
 
 function createBaseDrainRequest(): DrainRequest {
-  return {};
+  return { resume: false };
 }
 
 export const DrainRequest: MessageFns<DrainRequest> = {
-  encode(_: DrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: DrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resume !== false) {
+      writer.uint32(8).bool(message.resume);
+    }
     return writer;
   },
 
@@ -2378,6 +2426,14 @@ export const DrainRequest: MessageFns<DrainRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.resume = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2390,20 +2446,24 @@ export const DrainRequest: MessageFns<DrainRequest> = {
     }
   },
 
-  fromJSON(_: any): DrainRequest {
-    return {};
+  fromJSON(object: any): DrainRequest {
+    return { resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false };
   },
 
-  toJSON(_: DrainRequest): unknown {
+  toJSON(message: DrainRequest): unknown {
     const obj: any = {};
+    if (message.resume !== false) {
+      obj.resume = message.resume;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<DrainRequest>, I>>(base?: I): DrainRequest {
     return DrainRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<DrainRequest>, I>>(_: I): DrainRequest {
+  fromPartial<I extends Exact<DeepPartial<DrainRequest>, I>>(object: I): DrainRequest {
     const message = createBaseDrainRequest();
+    message.resume = object.resume ?? false;
     return message;
   },
 };

@@ -27,38 +27,83 @@ export const protobufPackage = "isle.control.v1";
 
 export const protobufFileName = "isle/control/v1/control.proto";
 
+/**
+ * A deployment with an isolate loaded on the agent (by an invocation or a
+ * prewarm), until it is evicted and its last invocation has ended.
+ */
 export interface LoadedFunction {
   tenantId: string;
   functionId: string;
   deploymentId: string;
+  /**
+   * Its invocations running on the agent now: counted from the moment the
+   * agent accepts one until its trailer is sent, whatever the outcome. The
+   * scaler sums these across agents.
+   */
   inFlight: number;
 }
 
+/**
+ * Sent at registration, every heartbeat (1 s), and at once when the agent's
+ * drain state changes. An agent configured with several control planes sends
+ * the same report on each of their streams.
+ */
 export interface AgentReport {
   agentId: string;
   /** Address the gateway uses to reach this agent: its sidecar's host:port. */
   address: string;
   /** How many invocations this agent runs at once before queueing. */
   capacity: number;
+  /** All invocations running on the agent now (the sum over `loaded`). */
   inFlight: number;
   loaded: LoadedFunction[];
   sentAtUnixMs: number;
+  /**
+   * True from a Drain(resume=false) command or RPC, or a SIGTERM, until a
+   * Drain(resume=true): the agent refuses new invocations (`unavailable`)
+   * and finishes the running ones. Place nothing on a draining agent.
+   */
   draining: boolean;
   workerdReady: number;
 }
 
+/**
+ * A deployment a command is about. Prewarm needs every field; evict reads
+ * only the three ids (all of the deployment's isolates leave, whatever their
+ * artifact or env version).
+ */
 export interface FunctionTarget {
   tenantId: string;
   functionId: string;
   deploymentId: string;
   artifactHash: string;
+  /**
+   * The env reference an invocation's RequestHead would carry
+   * (`tenant_id:function_id:env_version`): the isolate is loaded with that env.
+   */
+  envRef: string;
 }
 
+/**
+ * Commands the control plane sends an agent on its Register stream. The agent
+ * obeys them from any control plane it is registered with; none is answered
+ * on the stream: their effect shows in the next reports.
+ */
 export interface ControlCommand {
   command:
     | { $case: "registered"; value: Registered }
-    | { $case: "prewarm"; value: FunctionTarget }
-    | { $case: "evict"; value: FunctionTarget }
+    | //
+    /**
+     * Fetch the artifact and env, and load the isolate so the next
+     * invocation is warm; the deployment then appears in `loaded`.
+     */
+    { $case: "prewarm"; value: FunctionTarget }
+    | //
+    /**
+     * The deployment leaves the agent: once its in-flight invocations end it
+     * leaves `loaded`, and its cached artifact and env are dropped (ADR 0025).
+     */
+    { $case: "evict"; value: FunctionTarget }
     | { $case: "drain"; value: Drain }
     | undefined;
 }
@@ -67,7 +112,12 @@ export interface Registered {
   heartbeatIntervalMs: number;
 }
 
+/**
+ * Take the agent out of service (resume = false: it reports draining, refuses
+ * new invocations, finishes running ones) or back into it (resume = true).
+ */
 export interface Drain {
+  resume: boolean;
 }
 
 export interface GetArtifactRequest {
@@ -434,7 +484,7 @@ export const AgentReport: MessageFns<AgentReport> = {
 };
 
 function createBaseFunctionTarget(): FunctionTarget {
-  return { tenantId: "", functionId: "", deploymentId: "", artifactHash: "" };
+  return { tenantId: "", functionId: "", deploymentId: "", artifactHash: "", envRef: "" };
 }
 
 export const FunctionTarget: MessageFns<FunctionTarget> = {
@@ -450,6 +500,9 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
     }
     if (message.artifactHash !== "") {
       writer.uint32(34).string(message.artifactHash);
+    }
+    if (message.envRef !== "") {
+      writer.uint32(42).string(message.envRef);
     }
     return writer;
   },
@@ -499,6 +552,14 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
             message.artifactHash = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.envRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -533,6 +594,11 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
         : isSet(object.artifact_hash)
         ? globalThis.String(object.artifact_hash)
         : "",
+      envRef: isSet(object.envRef)
+        ? globalThis.String(object.envRef)
+        : isSet(object.env_ref)
+        ? globalThis.String(object.env_ref)
+        : "",
     };
   },
 
@@ -550,6 +616,9 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
     if (message.artifactHash !== "") {
       obj.artifactHash = message.artifactHash;
     }
+    if (message.envRef !== "") {
+      obj.envRef = message.envRef;
+    }
     return obj;
   },
 
@@ -562,6 +631,7 @@ export const FunctionTarget: MessageFns<FunctionTarget> = {
     message.functionId = object.functionId ?? "";
     message.deploymentId = object.deploymentId ?? "";
     message.artifactHash = object.artifactHash ?? "";
+    message.envRef = object.envRef ?? "";
     return message;
   },
 };
@@ -783,11 +853,14 @@ export const Registered: MessageFns<Registered> = {
 };
 
 function createBaseDrain(): Drain {
-  return {};
+  return { resume: false };
 }
 
 export const Drain: MessageFns<Drain> = {
-  encode(_: Drain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: Drain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resume !== false) {
+      writer.uint32(8).bool(message.resume);
+    }
     return writer;
   },
 
@@ -804,6 +877,14 @@ export const Drain: MessageFns<Drain> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.resume = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -816,20 +897,24 @@ export const Drain: MessageFns<Drain> = {
     }
   },
 
-  fromJSON(_: any): Drain {
-    return {};
+  fromJSON(object: any): Drain {
+    return { resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false };
   },
 
-  toJSON(_: Drain): unknown {
+  toJSON(message: Drain): unknown {
     const obj: any = {};
+    if (message.resume !== false) {
+      obj.resume = message.resume;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<Drain>, I>>(base?: I): Drain {
     return Drain.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<Drain>, I>>(_: I): Drain {
+  fromPartial<I extends Exact<DeepPartial<Drain>, I>>(object: I): Drain {
     const message = createBaseDrain();
+    message.resume = object.resume ?? false;
     return message;
   },
 };

@@ -1,6 +1,14 @@
 import type { Readable } from "node:stream";
 import type { LogSink } from "../logs/invocation-log.js";
 
+/** What an isolate is loaded from. */
+export interface IsolateSource {
+  /** `tenantId:deploymentId:artifactHash:envVersion` — never shared across tenants. */
+  isolateId: string;
+  artifactHash: string;
+  envRef: string;
+}
+
 /** One request for a function, as the agent hands it to a runtime. */
 export interface RuntimeRequest {
   /** `tenantId:deploymentId:artifactHash:envVersion` — never shared across tenants. */
@@ -62,6 +70,14 @@ export interface FunctionRuntime {
   start(): Promise<void>;
   invoke(request: RuntimeRequest): Promise<RuntimeResponse>;
   status(): RuntimeStatus;
+  /**
+   * Loads an isolate ahead of traffic, running none of the function's
+   * handlers, so its next request is warm; resolves with whether this call
+   * loaded it. Fails like invoke: `upstream_failed` when its code or env
+   * could not be fetched, `function_error` when its modules throw, `timeout`
+   * when loading outlasts `timeoutMs`. Absent: the runtime cannot.
+   */
+  prewarm?(isolate: IsolateSource, timeoutMs: number): Promise<{ coldStart: boolean }>;
   /**
    * After a request was abandoned (its signal aborted): whether its process
    * then had to be killed because it no longer answered — a function spinning

@@ -19,6 +19,8 @@ export const internalHeaders = {
   invocation: "x-isle-invocation",
   /** Request: a liveness probe; the supervisor answers 204 at once, running no function. */
   probe: "x-isle-probe",
+  /** Request: load the isolate named by the other headers and answer 204, calling none of its handlers. */
+  prewarm: "x-isle-prewarm",
   /** Response: present ("1") when this request loaded the isolate. */
   coldStart: "x-isle-cold-start",
   /** Response: the failure class when the supervisor answers for the function. */

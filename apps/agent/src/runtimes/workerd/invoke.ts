@@ -99,7 +99,7 @@ function responseHeaders(headers: IncomingHttpHeaders): Array<[string, string]> 
 }
 
 /** The supervisor's `x-isle-error` values, as the errors callers see. Never the function's stack. */
-function supervisorError(code: string): IsleError {
+export function supervisorError(code: string): IsleError {
   switch (code) {
     case "function_error":
       return new IsleError("function_error", "the function failed to handle the request");

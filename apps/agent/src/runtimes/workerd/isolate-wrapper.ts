@@ -28,6 +28,15 @@ export const egressTagHeader = "x-isle-egress-invocation";
 /** Module names the supervisor reserves inside an isolate. */
 export const wrapperModules = { prelude: "__isle_prelude.js", main: "__isle_main.js" } as const;
 
+/**
+ * The main wrapper's named entrypoint the supervisor calls to prewarm an
+ * isolate: reaching it makes workerd load and evaluate the modules (the
+ * tenant's top-level code runs, as at any cold start) and answers 204
+ * without calling any handler of the function. A tenant export of the same
+ * name is shadowed: a module's own export wins over `export *`.
+ */
+export const prewarmEntrypoint = "__isle_prewarm";
+
 export const preludeSource = `import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
 // The store is the invocation's log (isolate-console.ts); its id tags requests.
@@ -117,5 +126,6 @@ export const mainWrapperFactorySource = `function mainWrapper(userMain) {
     "  };",
     "}",
     "export default wrapped;",
+    "export const ${prewarmEntrypoint} = { fetch() { return new Response(null, { status: 204 }); } };",
   ].join("\\n");
 }`;

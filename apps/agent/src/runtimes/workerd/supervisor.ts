@@ -1,6 +1,6 @@
 import { internalHeaders } from "./internal-headers.js";
 import { logsUrl } from "./isolate-console.js";
-import { egressTagHeader, mainWrapperFactorySource, preludeSource, wrapperModules } from "./isolate-wrapper.js";
+import { egressTagHeader, mainWrapperFactorySource, prewarmEntrypoint, preludeSource, wrapperModules } from "./isolate-wrapper.js";
 
 /**
  * Source of the supervisor worker, the trusted ES module every workerd
@@ -8,6 +8,9 @@ import { egressTagHeader, mainWrapperFactorySource, preludeSource, wrapperModule
  * (rather than a .js file beside this one) so that it ships the same way from
  * `src/` under vitest and from `dist/` after `tsc`; the runtime writes it into
  * its work directory next to the config that embeds it.
+ *
+ * A prewarm request (`x-isle-prewarm`) loads the isolate through the
+ * wrapper's prewarm entrypoint and calls no handler of the function.
  *
  * Per request it: reads the internal headers, rebuilds the request with the
  * original URL and without those headers, gets the isolate from the Worker
@@ -39,6 +42,7 @@ const EGRESS_TAG = ${JSON.stringify(egressTagHeader)};
 const LOGS_URL = ${JSON.stringify(logsUrl)};
 const WRAPPER = ${JSON.stringify(wrapperModules)};
 const PRELUDE = ${JSON.stringify(preludeSource)};
+const PREWARM = ${JSON.stringify(prewarmEntrypoint)};
 ${mainWrapperFactorySource}
 const consumed = [H.isolateId, H.artifact, H.env, H.url, H.invocation];
 
@@ -152,6 +156,9 @@ export default {
     const isolateId = request.headers.get(H.isolateId);
     const artifact = request.headers.get(H.artifact);
     const envRef = request.headers.get(H.env);
+    if (request.headers.has(H.prewarm)) {
+      return isolateId && artifact && envRef ? prewarm(env, ctx, isolateId, artifact, envRef) : fail("bad_request", 400);
+    }
     const url = request.headers.get(H.url);
     const invocationId = request.headers.get(H.invocation) ?? undefined;
     if (!isolateId || !artifact || !envRef || !url) return fail("bad_request", 400);
@@ -164,37 +171,62 @@ export default {
     }
     for (const name of consumed) inner.headers.delete(name);
 
-    const attempt = retries.get(isolateId) ?? 0;
-    const loaderId = attempt === 0 ? isolateId : isolateId + "#retry" + attempt;
-    let cold = false;
-    const worker = env.LOADER.get(loaderId, async () => {
-      cold = true;
-      try {
-        return await loadCode(env, ctx, isolateId, artifact, envRef);
-      } catch (err) {
-        brokenLoads.add(loaderId);
-        retries.set(isolateId, attempt + 1);
-        throw err;
-      }
-    });
-
+    const isolate = load(env, ctx, isolateId, artifact, envRef);
     let response;
     try {
       // The invocation id reaches the isolate's wrapper as props, never as a header the function sees.
-      const entrypoint = invocationId ? worker.getEntrypoint(undefined, { props: { invocation: invocationId } }) : worker.getEntrypoint();
+      const entrypoint = invocationId
+        ? isolate.worker.getEntrypoint(undefined, { props: { invocation: invocationId } })
+        : isolate.worker.getEntrypoint();
       response = await entrypoint.fetch(inner);
     } catch (err) {
-      const code = brokenLoads.has(loaderId) ? "artifact_unavailable" : "function_error";
-      log({ code, isolateId, invocationId, error: String(err && err.stack ? err.stack : err) });
-      return fail(code, code === "function_error" ? 500 : 502);
+      return isolate.failed(err, invocationId);
     }
 
     // A fresh Response has mutable headers; the body still streams through.
     const out = new Response(response.body, response);
     out.headers.delete(H.error);
-    if (cold) out.headers.set(H.coldStart, "1");
+    if (isolate.cold) out.headers.set(H.coldStart, "1");
     else out.headers.delete(H.coldStart);
     return out;
   },
 };
+
+// The isolate of isolateId from the Worker Loader, loaded now when it is not
+// yet: cold tells whether this call loaded it, failed() answers for a call
+// that threw (the load's fault or the function's).
+function load(env, ctx, isolateId, artifact, envRef) {
+  const attempt = retries.get(isolateId) ?? 0;
+  const loaderId = attempt === 0 ? isolateId : isolateId + "#retry" + attempt;
+  const isolate = { cold: false, worker: undefined, failed: undefined };
+  isolate.worker = env.LOADER.get(loaderId, async () => {
+    isolate.cold = true;
+    try {
+      return await loadCode(env, ctx, isolateId, artifact, envRef);
+    } catch (err) {
+      brokenLoads.add(loaderId);
+      retries.set(isolateId, attempt + 1);
+      throw err;
+    }
+  });
+  isolate.failed = (err, invocationId) => {
+    const code = brokenLoads.has(loaderId) ? "artifact_unavailable" : "function_error";
+    log({ code, isolateId, invocationId, error: String(err && err.stack ? err.stack : err) });
+    return fail(code, code === "function_error" ? 500 : 502);
+  };
+  return isolate;
+}
+
+// Loads the isolate through the wrapper's prewarm entrypoint, which answers
+// without calling the function: the next request finds it warm.
+async function prewarm(env, ctx, isolateId, artifact, envRef) {
+  const isolate = load(env, ctx, isolateId, artifact, envRef);
+  try {
+    const res = await isolate.worker.getEntrypoint(PREWARM).fetch("http://isle.invalid/prewarm");
+    await res.body?.cancel();
+  } catch (err) {
+    return isolate.failed(err, undefined);
+  }
+  return new Response(null, { status: 204, headers: isolate.cold ? { [H.coldStart]: "1" } : {} });
+}
 `;

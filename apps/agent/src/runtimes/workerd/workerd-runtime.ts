@@ -13,6 +13,7 @@ import {
   type ArtifactSource,
   type EnvSource,
   type FunctionRuntime,
+  type IsolateSource,
   type RuntimeRequest,
   type RuntimeResponse,
   type RuntimeStatus,
@@ -20,7 +21,8 @@ import {
 import { startArtifactServer, type ArtifactServer } from "./artifact-server.js";
 import { toCapnpFile } from "./capnp.js";
 import { buildWorkerdConfig } from "./config.js";
-import { invokeOn } from "./invoke.js";
+import { internalHeaders } from "./internal-headers.js";
+import { invokeOn, supervisorError } from "./invoke.js";
 import { ReplayableBody } from "../replayable-body.js";
 import { MemoryCgroup } from "./memory-cgroup.js";
 import { supervisorSource } from "./supervisor.js";
@@ -266,6 +268,47 @@ export class WorkerdRuntime implements FunctionRuntime {
       proc.inFlight--;
       request.signal.removeEventListener("abort", onAbort);
     }, this.logger);
+  }
+
+  /**
+   * Loads the isolate in the process its first request would go to when the
+   * pool is idle (its home process, see pick()). Other processes load it on
+   * their own first request. A load that outlasts `timeoutMs` (top-level
+   * code that spins) gets the watchdog's liveness check like an abandoned request.
+   */
+  async prewarm(isolate: IsolateSource, timeoutMs: number): Promise<{ coldStart: boolean }> {
+    const proc = this.pick(isolate.isolateId);
+    const pool = proc?.dispatcher;
+    if (!proc || !pool) throw new IsleError("unavailable", "no workerd process is ready");
+    const signal = AbortSignal.timeout(timeoutMs);
+    proc.inFlight++;
+    try {
+      const res = await pool.request({
+        path: "/",
+        method: "GET",
+        headers: {
+          [internalHeaders.prewarm]: "1",
+          [internalHeaders.isolateId]: isolate.isolateId,
+          [internalHeaders.artifact]: isolate.artifactHash,
+          [internalHeaders.env]: isolate.envRef,
+        },
+        signal,
+      });
+      await res.body.dump();
+      const failure = res.headers[internalHeaders.error];
+      if (failure !== undefined) throw supervisorError(String(failure));
+      if (res.statusCode !== 204) throw new IsleError("internal", `the workerd supervisor answered a prewarm with ${res.statusCode}`);
+      return { coldStart: res.headers[internalHeaders.coldStart] === "1" };
+    } catch (err) {
+      if (err instanceof IsleError) throw err;
+      if (signal.aborted) {
+        void this.checkAlive(proc, isolate.isolateId);
+        throw new IsleError("timeout", "the function's isolate did not load in time");
+      }
+      throw new IsleError("upstream_failed", "the workerd process failed while loading the isolate");
+    } finally {
+      proc.inFlight--;
+    }
   }
 
   abandonedVerdict(signal: AbortSignal): Promise<"runaway" | "alive"> {

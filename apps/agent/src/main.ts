@@ -40,7 +40,7 @@ const control: ControlClient = new ControlClient({
     address: config.advertiseAddress,
     capacity: config.capacity,
     inFlight: state.inFlight.count,
-    loaded: [],
+    loaded: state.loaded.report(),
     sentAtUnixMs: Date.now(),
     draining: state.draining,
     workerdReady: runtime.status().ready,

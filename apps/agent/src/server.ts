@@ -3,6 +3,7 @@ import { agentV1, grpcChannelOptions } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { ConcurrencySlots } from "./invoke/concurrency-slots.js";
 import { createInvokeHandler, type InvokeState } from "./invoke/mux.js";
+import { LoadedFunctions } from "./loaded-functions.js";
 import type { AgentMetrics } from "./metrics/agent-metrics.js";
 import { Quarantine } from "./quarantine.js";
 import type { FunctionRuntime } from "./runtimes/runtime.js";
@@ -21,8 +22,8 @@ export interface AgentServerDeps {
 /** The agent's state that other parts read: load and drain. */
 export type AgentState = InvokeState;
 
-export function createAgentState(quarantine = new Quarantine()): AgentState {
-  return { inFlight: { count: 0 }, draining: false, quarantine, concurrency: new ConcurrencySlots() };
+export function createAgentState(quarantine = new Quarantine(), loaded = new LoadedFunctions()): AgentState {
+  return { inFlight: { count: 0 }, draining: false, quarantine, concurrency: new ConcurrencySlots(), loaded };
 }
 
 /**

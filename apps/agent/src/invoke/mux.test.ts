@@ -116,6 +116,54 @@ describe("Invoke handler: per-function concurrency", () => {
   });
 });
 
+describe("Invoke handler: loaded deployments and their in-flight counts", () => {
+  const loadedOf = (state: ReturnType<typeof setUp>["state"]) => state.loaded.report().map((f) => [f.functionId, f.deploymentId, f.inFlight]);
+
+  it("counts an invocation in flight from its head to its trailer, whether it answers, fails, is cancelled or its stream breaks", async () => {
+    const { runtime, state, call, open } = setUp();
+    runtime.handle = untilAborted;
+    open(1, 0, "fn_a");
+    open(2, 0, "fn_a");
+    open(3, 0, "fn_b");
+    await settle();
+    expect(loadedOf(state)).toEqual([["fn_a", "dep_1", 2], ["fn_b", "dep_1", 1]]);
+    expect(state.inFlight.count).toBe(3);
+
+    call.frame(1, { $case: "cancel", value: { reason: "client gone" } });
+    await settle();
+    expect(loadedOf(state)).toEqual([["fn_a", "dep_1", 1], ["fn_b", "dep_1", 1]]);
+
+    call.emit("cancelled");
+    await settle();
+    expect(loadedOf(state)).toEqual([["fn_a", "dep_1", 0], ["fn_b", "dep_1", 0]]);
+
+    const second = setUp();
+    second.runtime.handle = async () => answer("ok");
+    second.open(1, 0);
+    second.runtime.handle = async () => Promise.reject(new IsleError("function_error", "boom"));
+    second.open(2, 0);
+    await settle();
+    expect([second.call.outcome(1), second.call.outcome(2)]).toEqual(["", "function_error"]);
+    expect(loadedOf(second.state)).toEqual([["fn_1", "dep_1", 0]]);
+    expect(second.state.inFlight.count).toBe(0);
+  });
+
+  it("counts nothing for an invocation it refuses (draining, concurrency limit) or whose env reference is not its function's", async () => {
+    const { runtime, state, call, open } = setUp();
+    runtime.handle = untilAborted;
+    open(1, 1);
+    open(2, 1);
+    call.frame(3, { $case: "requestHead", value: testHead({}, { hasBody: false, envRef: "ten_2:fn_1:v1" }) });
+    await settle();
+    expect([call.outcome(2), call.outcome(3)]).toEqual(["concurrency_limit", "bad_request"]);
+    state.draining = true;
+    open(4, 0, "fn_z");
+    await settle();
+    expect(call.outcome(4)).toBe("unavailable");
+    expect(loadedOf(state)).toEqual([["fn_1", "dep_1", 1]]);
+  });
+});
+
 describe("Invoke handler: the function's output", () => {
   const line = (message: string) => ({ unixMs: 1_700_000_000_000, level: "log", message });
 

@@ -2,6 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import { agentV1 } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
+import { isolateOf, type LoadedFunctions } from "../loaded-functions.js";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
 import type { AgentMetrics } from "../metrics/agent-metrics.js";
 import type { Quarantine } from "../quarantine.js";
@@ -18,6 +19,8 @@ export interface InvokeState {
   quarantine: Quarantine;
   /** In-flight invocations per function, against each function's concurrency limit. */
   concurrency: ConcurrencySlots;
+  /** Deployments loaded here and their invocations in flight, for the reports. */
+  loaded: LoadedFunctions;
 }
 
 /**
@@ -59,10 +62,16 @@ export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState
       const entry = new ServerChannel(head, send, logger, state.quarantine, tracing, sendLate);
       channels.set(channel, entry);
       state.inFlight.count++;
+      // A head whose function or env reference is malformed is refused by
+      // the channel and loads nothing: it is counted in the total only.
+      const fn = head.function;
+      const isolate = fn && isolateOf(fn, head.envRef);
+      const endLoaded = fn && isolate ? state.loaded.begin(fn, isolate) : undefined;
       // run() settles only once the invocation is over (answered, failed or
       // cancelled, trailer sent): that is when its slot is free again.
       void entry.run(runtime).finally(() => {
         releaseSlot();
+        endLoaded?.();
         state.inFlight.count--;
         channels.delete(channel);
         endIfIdle();

@@ -2,7 +2,7 @@ import { IsleError } from "@isle/errors";
 import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { defaultMaxSubrequests, type FunctionRuntime, type RuntimeRequest } from "../runtimes/runtime.js";
-import { parseEnvRef } from "../env-cache.js";
+import { isolateOf } from "../loaded-functions.js";
 import { InvocationLog } from "../logs/invocation-log.js";
 import type { Quarantine } from "../quarantine.js";
 import { declaredLength, declaredResponseLength, isOverCap, requestTooLarge, responseTooLarge } from "./body-caps.js";
@@ -162,10 +162,8 @@ export class ServerChannel {
   private toRuntimeRequest(): RuntimeRequest {
     const fn = this.head.function;
     if (!fn) throw new IsleError("bad_request", "the request head names no function");
-    const env = parseEnvRef(this.head.envRef);
-    if (!env || env.tenantId !== fn.tenantId || env.functionId !== fn.functionId) {
-      throw new IsleError("bad_request", "the request head's env reference does not match its function");
-    }
+    const isolate = isolateOf(fn, this.head.envRef);
+    if (!isolate) throw new IsleError("bad_request", "the request head's env reference does not match its function");
     let headers = this.headerPairs();
     let traceparent = this.head.trace?.traceparent ?? "";
     let tracestate = this.head.trace?.tracestate ?? "";
@@ -174,8 +172,7 @@ export class ServerChannel {
       headers = withTraceHeaders(headers, { traceparent, tracestate });
     }
     return {
-      // A new env version is a new isolate: env is fixed when an isolate loads.
-      isolateId: `${fn.tenantId}:${fn.deploymentId}:${fn.artifactHash}:${env.version}`,
+      isolateId: isolate.isolateId,
       artifactHash: fn.artifactHash,
       envRef: this.head.envRef,
       invocationId: this.head.invocationId,

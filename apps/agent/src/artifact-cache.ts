@@ -25,6 +25,11 @@ export class ArtifactCache implements ArtifactSource {
     );
   }
 
+  /** Drops the entry of `hash`: the agent no longer runs what uses it. */
+  forget(hash: string): void {
+    this.cache.delete(hash);
+  }
+
   get(hash: string): Promise<Buffer> {
     return this.cache.get(hash);
   }

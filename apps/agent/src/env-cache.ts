@@ -29,6 +29,11 @@ export class EnvCache implements EnvSource {
     }, maxEntries);
   }
 
+  /** Drops the entry of `ref`: the agent no longer runs what uses it. */
+  forget(ref: string): void {
+    this.cache.delete(ref);
+  }
+
   get(ref: string): Promise<Record<string, string>> {
     return this.cache.get(ref);
   }

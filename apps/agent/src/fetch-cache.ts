@@ -30,6 +30,14 @@ export class FetchCache<V> {
     return inFlight;
   }
 
+  /** Drops `key`'s entry (a fetch under way still completes and is kept). */
+  delete(key: string): void {
+    const value = this.entries.get(key);
+    if (value === undefined) return;
+    this.entries.delete(key);
+    this.total -= this.size(value);
+  }
+
   get stats(): { entries: number; size: number } {
     return { entries: this.entries.size, size: this.total };
   }

@@ -212,9 +212,11 @@ export interface WindowUpdate {
 
 /**
  * Same as the control plane's prewarm command. Answers once the isolate is
- * loaded; FAILED_PRECONDITION when the agent is draining or the deployment
- * is quarantined, INVALID_ARGUMENT when env_ref does not match the function,
- * UNAVAILABLE when its code or env could not be fetched.
+ * loaded. Fails with INVALID_ARGUMENT when env_ref is not the function's,
+ * FAILED_PRECONDITION when the deployment is quarantined, UNAVAILABLE when
+ * the agent is draining or the code or env could not be fetched,
+ * DEADLINE_EXCEEDED when loading took too long, ABORTED when the function's
+ * modules threw while loading.
  */
 export interface PrewarmRequest {
   function:

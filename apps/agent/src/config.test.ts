@@ -26,3 +26,28 @@ describe("agent config: the control plane channel", () => {
     expect(() => loadConfig({ ...tls, ISLE_TLS_KEY: "" })).toThrow(/ISLE_TLS_KEY: required: this agent's private key/);
   });
 });
+
+describe("agent config: several control planes", () => {
+  it("takes one host:port or a comma-separated list of them, in order, without repeats", () => {
+    expect(loadConfig(tls).controlAddresses).toEqual(["127.0.0.1:7070"]);
+    expect(loadConfig({ ...tls, ISLE_CONTROL_ADDRESS: "10.0.0.1:7070, gw-2.internal:7070,[fd00::3]:7070,10.0.0.1:7070" }).controlAddresses).toEqual([
+      "10.0.0.1:7070",
+      "gw-2.internal:7070",
+      "[fd00::3]:7070",
+    ]);
+  });
+
+  it("names the key and the entry that is empty or not host:port", () => {
+    expect(() => loadConfig({ ...tls, ISLE_CONTROL_ADDRESS: "10.0.0.1:7070,,10.0.0.2:7070" })).toThrow(
+      "invalid agent configuration: ISLE_CONTROL_ADDRESS: entry 2 is empty: a comma-separated list of host:port",
+    );
+    expect(() => loadConfig({ ...tls, ISLE_CONTROL_ADDRESS: "" })).toThrow(/ISLE_CONTROL_ADDRESS: entry 1 is empty/);
+    expect(() => loadConfig({ ...tls, ISLE_CONTROL_ADDRESS: "10.0.0.1:7070,gw-2" })).toThrow(/ISLE_CONTROL_ADDRESS: entry 2 \(gw-2\) is not host:port/);
+  });
+
+  it("waits 30 s for in-flight invocations when stopping, unless told otherwise", () => {
+    expect(loadConfig(tls).drainTimeoutMs).toBe(30_000);
+    expect(loadConfig({ ...tls, ISLE_DRAIN_TIMEOUT_MS: "0" }).drainTimeoutMs).toBe(0);
+    expect(() => loadConfig({ ...tls, ISLE_DRAIN_TIMEOUT_MS: "-1" })).toThrow(/ISLE_DRAIN_TIMEOUT_MS/);
+  });
+});

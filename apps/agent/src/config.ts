@@ -12,8 +12,19 @@ const schema = z.object({
   ISLE_AGENT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a lowercase DNS label").optional(),
   ISLE_AGENT_SOCKET: z.string().min(1).default("./.isle/run/agent.sock"),
   ISLE_AGENT_WORK_DIR: z.string().min(1).default("./.isle/agent"),
-  /** host:port of the control plane's gRPC listener (mutual TLS); the host must be named in the gateway's certificate. */
-  ISLE_CONTROL_ADDRESS: z.string().min(1).default("127.0.0.1:7070"),
+  /**
+   * host:port of the control plane's gRPC listener (mutual TLS), or of each
+   * gateway's, comma-separated: the agent registers with every one. Each host
+   * must be named in that gateway's certificate.
+   */
+  ISLE_CONTROL_ADDRESS: z.string().default("127.0.0.1:7070").transform((text, ctx) => {
+    const entries = text.split(",").map((entry) => entry.trim());
+    entries.forEach((entry, i) => {
+      const problem = entry === "" ? "is empty" : /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(entry) ? undefined : `(${entry}) is not host:port`;
+      if (problem) ctx.addIssue({ code: "custom", message: `entry ${i + 1} ${problem}: a comma-separated list of host:port` });
+    });
+    return [...new Set(entries)];
+  }),
   /** The agent's platform identity for the control plane, from `isle-certs issue --role agent --name <ISLE_AGENT_ID>`. */
   ...tlsFiles("agent"),
   /** host:port the gateway reaches this agent at: its sidecar. */
@@ -38,6 +49,8 @@ const schema = z.object({
   /** Port of the /metrics listener; "off" for none, 0 lets the system choose. */
   ISLE_AGENT_METRICS_PORT: z.union([z.literal("off"), port]).default(9464),
   ISLE_LOG_LEVEL: logLevel,
+  /** How long a stopping agent (SIGTERM) waits for its in-flight invocations before it stops anyway. */
+  ISLE_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** "1" logs the generated workerd configuration at start. */
   ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
 });
@@ -46,7 +59,8 @@ export interface AgentConfig {
   agentId: string;
   socketPath: string;
   workDir: string;
-  controlAddress: string;
+  /** Every control plane to register with, in the order given. */
+  controlAddresses: string[];
   tls: TlsFiles;
   advertiseAddress: string;
   workerdProcesses: number;
@@ -58,6 +72,7 @@ export interface AgentConfig {
   metrics: { host: string; port: number } | undefined;
   logLevel: string;
   debugWorkerdConfig: boolean;
+  drainTimeoutMs: number;
 }
 
 /** Parses the agent's settings once; errors name the key and what it allows. */
@@ -67,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     agentId: v.ISLE_AGENT_ID ?? hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63),
     socketPath: v.ISLE_AGENT_SOCKET,
     workDir: v.ISLE_AGENT_WORK_DIR,
-    controlAddress: v.ISLE_CONTROL_ADDRESS,
+    controlAddresses: v.ISLE_CONTROL_ADDRESS,
     tls: tlsFilesOf(v),
     advertiseAddress: v.ISLE_AGENT_ADVERTISE,
     workerdProcesses: v.ISLE_WORKERD_PROCESSES,
@@ -84,5 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     metrics: v.ISLE_AGENT_METRICS_PORT === "off" ? undefined : { host: v.ISLE_AGENT_METRICS_HOST, port: v.ISLE_AGENT_METRICS_PORT },
     logLevel: v.ISLE_LOG_LEVEL,
     debugWorkerdConfig: v.ISLE_DEBUG_WORKERD_CONFIG === "1",
+    drainTimeoutMs: v.ISLE_DRAIN_TIMEOUT_MS,
   };
 }

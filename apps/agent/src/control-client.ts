@@ -8,7 +8,8 @@ export interface ControlClientOptions {
   credentials: grpc.ChannelCredentials;
   /** Builds the report sent at registration and with every heartbeat. */
   report: () => controlV1.AgentReport;
-  onCommand?: (command: controlV1.ControlCommand) => void;
+  /** Commands from this control plane; `registered` included. */
+  onCommand?: (command: controlV1.ControlCommand, address: string) => void;
   logger: Logger;
   heartbeatMs?: number;
 }
@@ -34,7 +35,16 @@ export class ControlClient {
 
   start(): void {
     this.open();
-    this.heartbeat = setInterval(() => this.stream?.write(this.options.report()), this.options.heartbeatMs ?? 1000);
+    this.heartbeat = setInterval(() => this.sendReport(), this.options.heartbeatMs ?? 1000);
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  /** Sends a report now, between heartbeats (a change the control plane must hear at once); no-op while disconnected. */
+  sendReport(): void {
+    this.stream?.write(this.options.report());
   }
 
   /** True while the control plane has acknowledged this agent on the open stream. */
@@ -71,16 +81,16 @@ export class ControlClient {
     this.stream = stream;
     stream.on("data", (command: controlV1.ControlCommand) => {
       if (command.command?.$case === "registered") {
-        if (!this.registered) logger.info("registered with the control plane");
+        if (!this.registered) logger.info({ address: this.options.address }, "registered with the control plane");
         this.registered = true;
         this.lastFailure = undefined;
       }
-      this.options.onCommand?.(command);
+      this.options.onCommand?.(command, this.options.address);
     });
     const retry = (why: string) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
-      if (this.registered) logger.warn({ why }, "lost the control plane; reconnecting");
+      if (this.registered) logger.warn({ why, address: this.options.address }, "lost the control plane; reconnecting");
       // A refused certificate looks like any other failure to connect: say it, once.
       else if (why !== this.lastFailure) logger.warn({ why, address: this.options.address }, "cannot register with the control plane; retrying");
       this.lastFailure = why;

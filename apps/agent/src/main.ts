@@ -7,15 +7,17 @@ import type { controlV1 } from "@isle/proto";
 import { createLogger, startTracing } from "@isle/telemetry";
 import { ArtifactCache } from "./artifact-cache.js";
 import { loadConfig } from "./config.js";
-import { ControlClient } from "./control-client.js";
+import { AgentCommands } from "./agent-commands.js";
+import { ControlPlanes } from "./control-planes.js";
 import { controlPlaneCredentials, readAgentTls } from "./control-tls.js";
 import { platformAddresses } from "./egress/platform-addresses.js";
 import { EnvCache } from "./env-cache.js";
 import { AgentMetrics } from "./metrics/agent-metrics.js";
 import { startMetricsServer, type MetricsServer } from "./metrics/metrics-server.js";
-import { deploymentOfIsolate } from "./quarantine.js";
+import { LoadedFunctions } from "./loaded-functions.js";
+import { deploymentOfIsolate, Quarantine } from "./quarantine.js";
 import { WorkerdRuntime, type EgressSettings } from "./runtimes/workerd/index.js";
-import { createAgentServer, createAgentState } from "./server.js";
+import { createAgentServer, createAgentState, untilIdle } from "./server.js";
 
 const config = loadConfig(process.env);
 const logger = createLogger({ service: "agent", level: config.logLevel }).child({ agentId: config.agentId });
@@ -24,15 +26,20 @@ const socketPath = resolve(config.socketPath);
 const tracing = startTracing("isle-agent", process.env);
 for (const note of tracing.notes) logger.warn(note);
 
-const state = createAgentState();
+// An evicted deployment's artifact and env leave the caches once no loaded deployment uses them.
+const loaded = new LoadedFunctions((_key, { unusedArtifacts, unusedEnvRefs }) => {
+  for (const hash of unusedArtifacts) artifacts.forget(hash);
+  for (const ref of unusedEnvRefs) envCache.forget(ref);
+});
+const state = createAgentState(new Quarantine(), loaded);
 const metrics = new AgentMetrics({
   inFlight: () => state.inFlight.count,
   workerdReady: () => runtime.status().ready,
   quarantined: () => state.quarantine.quarantinedCount(),
 });
 let metricsServer: MetricsServer | undefined;
-const control: ControlClient = new ControlClient({
-  address: config.controlAddress,
+const control: ControlPlanes = new ControlPlanes({
+  addresses: config.controlAddresses,
   credentials: controlPlaneCredentials(readAgentTls(config.tls, config.agentId)),
   logger,
   report: (): controlV1.AgentReport => ({
@@ -45,14 +52,16 @@ const control: ControlClient = new ControlClient({
     draining: state.draining,
     workerdReady: runtime.status().ready,
   }),
+  onCommand: (command, from) => commands.handle(command, from),
 });
 const artifacts = new ArtifactCache((hash: string): Promise<Buffer> => control.fetchArtifact(hash), config.artifactCacheBytes);
+const envCache = new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId));
 const runtime: WorkerdRuntime = new WorkerdRuntime({
   processes: config.workerdProcesses,
   memoryLimitMb: config.workerdMemoryMb,
   workDir: resolve(config.workDir),
   artifacts,
-  env: new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId)),
+  env: envCache,
   onRunaway: (isolateId) => {
     metrics.watchdogKill();
     const deployment = deploymentOfIsolate(isolateId);
@@ -68,7 +77,7 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
 /** The egress policy from the config, with the platform's own addresses refused. */
 function egressSettings(): EgressSettings {
   const { allow, deny, gatewayUrl, publicUrl, domain } = config.egress;
-  const own = platformAddresses([config.controlAddress, config.advertiseAddress, gatewayUrl.href]);
+  const own = platformAddresses([...config.controlAddresses, config.advertiseAddress, gatewayUrl.href]);
   return {
     allow,
     deny: new CidrList([...deny.entries, ...own]),
@@ -78,7 +87,9 @@ function egressSettings(): EgressSettings {
     onRefused: (code) => metrics.egressRefused(code),
   };
 }
-const server = createAgentServer({ agentId: config.agentId, runtime, state, logger, metrics, tracing });
+// A drain state change goes to the control planes at once, not at the next heartbeat.
+const commands = new AgentCommands({ runtime, state, logger, onDrainChange: () => control.reportNow() });
+const server = createAgentServer({ agentId: config.agentId, runtime, state, logger, metrics, tracing, commands });
 
 async function main(): Promise<void> {
   await runtime.start();
@@ -103,7 +114,13 @@ let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, "agent stopping");
+  logger.info({ signal, inFlight: state.inFlight.count }, "agent stopping");
+  // Out of placement within one report, then the running invocations finish
+  // (bounded): a stop is a scale-down, not a failure, for the clients.
+  commands.drain(false);
+  if (!(await untilIdle(state, config.drainTimeoutMs))) {
+    logger.warn({ inFlight: state.inFlight.count, drainTimeoutMs: config.drainTimeoutMs }, "stopping with invocations still in flight");
+  }
   control.stop();
   server.forceShutdown();
   await metricsServer?.close();

@@ -40,4 +40,18 @@ describe("ArtifactCache", () => {
     await cache.get(items[1]!.hash);
     expect(fetches).toBe(4);
   });
+
+  it("forgets an artifact on request (its deployments left the agent), fetching it again if asked", async () => {
+    const [a, b] = ["aaaa", "bbbb"].map(blob) as [ReturnType<typeof blob>, ReturnType<typeof blob>];
+    const byHash = new Map([a, b].map((i) => [i.hash, i.bytes]));
+    let fetches = 0;
+    const cache = new ArtifactCache(async (h) => (fetches++, byHash.get(h)!), 1024);
+    await cache.get(a.hash);
+    await cache.get(b.hash);
+    cache.forget(a.hash);
+    cache.forget(a.hash);
+    expect(cache.size).toEqual({ entries: 1, bytes: 4 });
+    await cache.get(a.hash);
+    expect(fetches).toBe(3);
+  });
 });

@@ -1,29 +1,14 @@
-import { EventEmitter } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { AgentCommands } from "./agent-commands.js";
 import { createInvokeHandler } from "./invoke/mux.js";
-import { testHead } from "./invoke/test-helpers.js";
+import { FakeCall, testHead } from "./invoke/test-helpers.js";
 import { MemoryArtifacts, MemoryEnv, startTestRuntime } from "./runtimes/workerd/test-helpers.js";
 import type { WorkerdRuntime } from "./runtimes/workerd/workerd-runtime.js";
 import { createAgentState, type AgentState } from "./server.js";
 
 const logger = createLogger({ service: "agent-test", level: "silent" });
-
-/** One Invoke stream as the gRPC server hands it to the handler: frames in by emit, frames out recorded. */
-class InvokeCall extends EventEmitter {
-  readonly written: agentV1.InvokeFrame[] = [];
-  writableEnded = false;
-  destroyed = false;
-  write(frame: agentV1.InvokeFrame): boolean {
-    this.written.push(frame);
-    return true;
-  }
-  end(): void {
-    this.writableEnded = true;
-  }
-}
 
 // The whole agent path on real workerd: the control plane's prewarm makes
 // the first invocation warm, and its evict takes the deployment out of the
@@ -49,11 +34,11 @@ describe("prewarm and evict on real workerd", () => {
 
   /** Invokes the deployment once; resolves with the response head's cold-start flag and the trailer's error code. */
   async function call(deploymentId: string, artifactHash: string): Promise<{ coldStart: boolean | undefined; errorCode: string }> {
-    const stream = new InvokeCall();
+    const stream = new FakeCall();
     invoke(stream as never);
     const head = testHead({}, { hasBody: false, method: "GET" });
     head.function = { ...head.function!, deploymentId, artifactHash };
-    stream.emit("data", { channel: 1, frame: { $case: "requestHead", value: head } });
+    stream.frame(1, { $case: "requestHead", value: head });
     for (let i = 0; i < 500 && !stream.written.some((f) => f.frame?.$case === "trailer"); i++) await new Promise((r) => setTimeout(r, 10));
     const responseHead = stream.written.find((f) => f.frame?.$case === "responseHead")?.frame;
     const trailer = stream.written.find((f) => f.frame?.$case === "trailer")?.frame;

@@ -1,35 +1,9 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
-import type { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createAgentState } from "../server.js";
 import { createInvokeHandler } from "./mux.js";
-import { FakeRuntime, answer, testHead, untilAborted } from "./test-helpers.js";
-
-type Frame = agentV1.InvokeFrame["frame"];
-
-/** Stands in for the gRPC duplex call: frames in by `emit("data")`, frames out recorded. */
-class FakeCall extends EventEmitter {
-  readonly written: agentV1.InvokeFrame[] = [];
-  writableEnded = false;
-  destroyed = false;
-  write(frame: agentV1.InvokeFrame): boolean {
-    this.written.push(frame);
-    return true;
-  }
-  end(): void {
-    this.writableEnded = true;
-  }
-  frame(channel: number, frame: Frame): void {
-    this.emit("data", { channel, frame });
-  }
-  /** The error code of the channel's trailer: "" when it succeeded, undefined while it runs. */
-  outcome(channel: number): string | undefined {
-    const trailer = this.written.find((f) => f.channel === channel && f.frame?.$case === "trailer");
-    return trailer?.frame?.$case === "trailer" ? trailer.frame.value.errorCode : undefined;
-  }
-}
+import { FakeCall, FakeRuntime, answer, testHead, untilAborted } from "./test-helpers.js";
 
 const logger = createLogger({ service: "test", level: "silent" });
 const settle = () => new Promise((r) => setTimeout(r, 10));

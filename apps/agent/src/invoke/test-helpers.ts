@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { agentV1 } from "@isle/proto";
 import type { FunctionRuntime, RuntimeRequest, RuntimeResponse } from "../runtimes/runtime.js";
@@ -72,4 +73,26 @@ export function answer(body: string | Readable, headers: Array<[string, string]>
 /** Never answers; rejects with the abort reason once the request is abandoned. */
 export function untilAborted(request: RuntimeRequest): Promise<RuntimeResponse> {
   return new Promise((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason as Error), { once: true }));
+}
+
+/** Stands in for the gRPC duplex call: frames in by `emit("data")`, frames out recorded. */
+export class FakeCall extends EventEmitter {
+  readonly written: agentV1.InvokeFrame[] = [];
+  writableEnded = false;
+  destroyed = false;
+  write(frame: agentV1.InvokeFrame): boolean {
+    this.written.push(frame);
+    return true;
+  }
+  end(): void {
+    this.writableEnded = true;
+  }
+  frame(channel: number, frame: Frame): void {
+    this.emit("data", { channel, frame });
+  }
+  /** The error code of the channel's trailer: "" when it succeeded, undefined while it runs. */
+  outcome(channel: number): string | undefined {
+    const trailer = this.written.find((f) => f.channel === channel && f.frame?.$case === "trailer");
+    return trailer?.frame?.$case === "trailer" ? trailer.frame.value.errorCode : undefined;
+  }
 }

@@ -51,6 +51,19 @@ describe("AgentCommands", () => {
     expect(state.loaded.report()).toEqual([{ tenantId: "ten_1", functionId: "fn_1", deploymentId: "dep_1", inFlight: 0 }]);
   });
 
+  it("prewarms with the function's current env when the target names none", async () => {
+    const runtime = new PrewarmingRuntime();
+    const state = createAgentState();
+    const asked: string[] = [];
+    const currentEnvRef = async (tenantId: string, functionId: string) => (asked.push(functionId), `${tenantId}:${functionId}:v9`);
+    const commands = new AgentCommands({ runtime, state, logger, currentEnvRef });
+    await commands.prewarm(target("dep_1", ""));
+    expect(asked).toEqual(["fn_1"]);
+    expect([...runtime.warm]).toEqual([`ten_1:dep_1:${"a".repeat(64)}:v9`]);
+    // Without a way to learn it, an empty reference is refused like a wrong one.
+    await expect(setUp().commands.prewarm(target("dep_1", ""))).rejects.toMatchObject({ code: "bad_request" });
+  });
+
   it("refuses to prewarm a target whose env is another function's, while draining, or when quarantined; lists nothing", async () => {
     const { runtime, state, commands } = setUp();
     await expect(commands.prewarm(target("dep_1", "ten_2:fn_1:v1"))).rejects.toMatchObject({ code: "bad_request" });

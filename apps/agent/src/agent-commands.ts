@@ -15,11 +15,16 @@ export interface AgentCommandsDeps {
   /** For a runtime that cannot prewarm: a prewarm then fetches code and env into these caches. */
   artifacts?: ArtifactSource;
   env?: EnvSource;
+  /**
+   * The function's current env reference, for a prewarm that names none;
+   * such a prewarm is refused when absent.
+   */
+  currentEnvRef?: (tenantId: string, functionId: string) => Promise<string>;
   /** Called when the drain state changes, so the control planes hear it before the next heartbeat. */
   onDrainChange?: (draining: boolean) => void;
 }
 
-/** A deployment to prewarm: its ids, artifact and env reference. */
+/** A deployment to prewarm: its ids, artifact and env reference (empty: the function's current env). */
 export type PrewarmTarget = DeploymentKey & { artifactHash: string; envRef: string };
 
 /**
@@ -34,8 +39,9 @@ export class AgentCommands {
 
   /** Loads the deployment's isolate here; resolves with whether this call loaded it. */
   async prewarm(target: PrewarmTarget): Promise<{ coldStart: boolean }> {
-    const { runtime, state } = this.deps;
-    const isolate = isolateOf(target, target.envRef);
+    const { runtime, state, currentEnvRef } = this.deps;
+    const envRef = target.envRef === "" && currentEnvRef ? await currentEnvRef(target.tenantId, target.functionId) : target.envRef;
+    const isolate = isolateOf(target, envRef);
     if (!isolate || !target.deploymentId || !target.artifactHash) {
       throw new IsleError("bad_request", "the prewarm target's env reference or artifact does not name its function");
     }

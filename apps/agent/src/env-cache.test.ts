@@ -19,4 +19,12 @@ describe("EnvCache", () => {
     expect(parseEnvRef("a:b")).toBeUndefined();
     expect(parseEnvRef("ten_1:fn_1:abc")).toEqual({ tenantId: "ten_1", functionId: "fn_1", version: "abc" });
   });
+
+  it("names the current env by its version and keeps it, so loading that reference fetches nothing more", async () => {
+    let fetches = 0;
+    const cache = new EnvCache(async () => (fetches++, { version: "v7", vars: { GREETING: "hi" } }));
+    expect(await cache.current("ten_1", "fn_1")).toBe("ten_1:fn_1:v7");
+    expect(await cache.get("ten_1:fn_1:v7")).toEqual({ GREETING: "hi" });
+    expect(fetches).toBe(1);
+  });
 });

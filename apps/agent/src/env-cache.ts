@@ -21,7 +21,10 @@ export function parseEnvRef(ref: string): { tenantId: string; functionId: string
 export class EnvCache implements EnvSource {
   private readonly cache: FetchCache<Record<string, string>>;
 
-  constructor(fetcher: EnvFetcher, maxEntries = 10_000) {
+  constructor(
+    private readonly fetcher: EnvFetcher,
+    maxEntries = 10_000,
+  ) {
     this.cache = new FetchCache(async (ref) => {
       const parsed = parseEnvRef(ref);
       if (!parsed) throw Object.assign(new Error("malformed env reference"), { code: "not_found" });
@@ -32,6 +35,14 @@ export class EnvCache implements EnvSource {
   /** Drops the entry of `ref`: the agent no longer runs what uses it. */
   forget(ref: string): void {
     this.cache.delete(ref);
+  }
+
+  /** Fetches the function's current env, keeps it, and returns its reference. */
+  async current(tenantId: string, functionId: string): Promise<string> {
+    const { version, vars } = await this.fetcher(tenantId, functionId);
+    const ref = `${tenantId}:${functionId}:${version}`;
+    this.cache.set(ref, vars);
+    return ref;
   }
 
   get(ref: string): Promise<Record<string, string>> {

@@ -42,8 +42,19 @@ export class FetchCache<V> {
     return { entries: this.entries.size, size: this.total };
   }
 
+  /** Keeps `value` under `key` as if fetched (a value that arrived another way). */
+  set(key: string, value: V): void {
+    this.delete(key);
+    this.keep(key, value);
+  }
+
   private async load(key: string): Promise<V> {
     const value = await this.fetch(key);
+    this.keep(key, value);
+    return value;
+  }
+
+  private keep(key: string, value: V): void {
     this.entries.set(key, value);
     this.total += this.size(value);
     for (const [oldest, old] of this.entries) {
@@ -51,6 +62,5 @@ export class FetchCache<V> {
       this.entries.delete(oldest);
       this.total -= this.size(old);
     }
-    return value;
   }
 }

@@ -88,7 +88,13 @@ function egressSettings(): EgressSettings {
   };
 }
 // A drain state change goes to the control planes at once, not at the next heartbeat.
-const commands = new AgentCommands({ runtime, state, logger, onDrainChange: () => control.reportNow() });
+const commands = new AgentCommands({
+  runtime,
+  state,
+  logger,
+  currentEnvRef: (tenantId, functionId) => envCache.current(tenantId, functionId),
+  onDrainChange: () => control.reportNow(),
+});
 const server = createAgentServer({ agentId: config.agentId, runtime, state, logger, metrics, tracing, commands });
 
 async function main(): Promise<void> {

@@ -222,7 +222,10 @@ export interface PrewarmRequest {
   function:
     | FunctionRef
     | undefined;
-  /** As in RequestHead: `tenant_id:function_id:env_version`. */
+  /**
+   * As in RequestHead: `tenant_id:function_id:env_version`. Empty: the
+   * function's current env, as the control plane's GetEnv answers it.
+   */
   envRef: string;
 }
 

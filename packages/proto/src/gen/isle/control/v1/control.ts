@@ -80,6 +80,8 @@ export interface FunctionTarget {
   /**
    * The env reference an invocation's RequestHead would carry
    * (`tenant_id:function_id:env_version`): the isolate is loaded with that env.
+   * Empty: the agent asks for the function's current env (GetEnv) and uses
+   * its version.
    */
   envRef: string;
 }

@@ -33,6 +33,7 @@ const memberAt = (port: number): AgentMember => ({
   localInFlight: 0,
   draining: false,
   workerdReady: 1,
+  loaded: [],
   lastSeenMs: Date.now(),
   session: {},
 });

@@ -133,27 +133,30 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     let bodyTaken = false;
     const body = incoming.body && observeFirstRead(incoming.body, () => (bodyTaken = true));
     const place = { tenantId: target.tenantId, functionId: target.functionId, deadlineMs: head.deadlineUnixMs, exclude: new Set<string>() };
+    let agent: AgentMember;
+    try {
+      agent = placer.placeNow(place) ?? (await placer.place(place));
+    } catch (err) {
+      if (err instanceof IsleError) record(err.status, err.code, false, null);
+      throw err;
+    }
     for (let tries = 1; ; tries++) {
-      let agent: AgentMember;
-      try {
-        agent = placer.placeNow(place) ?? (await placer.place(place));
-      } catch (err) {
-        if (err instanceof IsleError) record(err.status, err.code, false, null);
-        throw err;
-      }
       try {
         const { response, coldStart, outcome } = await invoker.invoke(agent, { head, body, onClientGone: incoming.onClientGone, onLogs });
+        const servedBy = agent.agentId;
         void outcome.then(({ errorCode }) => {
-          record(response.status, errorCode, coldStart, agent.agentId);
+          record(response.status, errorCode, coldStart, servedBy);
           span?.end(response.status, errorCode, coldStart);
         });
         response.headers.set("x-isle-invocation-id", invocationId);
         for (const [name, value] of Object.entries(rateHeaders)) response.headers.set(name, value);
         return response;
       } catch (err) {
-        if (wasUndelivered(err) && !bodyTaken && tries < maxTries) {
-          deps.logger.debug({ invocationId, agentId: agent.agentId }, "invocation not delivered; trying another replica");
-          place.exclude.add(agent.agentId);
+        // Another replica, if one is there now: a failover never waits for one to appear.
+        const failover = wasUndelivered(err) && !bodyTaken && tries < maxTries ? placer.placeNow({ ...place, exclude: place.exclude.add(agent.agentId) }) : undefined;
+        if (failover) {
+          deps.logger.debug({ invocationId, from: agent.agentId, to: failover.agentId }, "invocation not delivered; trying another replica");
+          agent = failover;
           continue;
         }
         if (err instanceof IsleError) record(err.status, err.code, false, agent.agentId);

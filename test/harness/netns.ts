@@ -54,7 +54,7 @@ export class NetworkLab {
     readonly ip: string,
     /** The bridge's address (the root namespace's on the lab network) and the hosts' gateway. */
     readonly rootAddress: string,
-    /** Logs of the lab's processes; removed by destroy(). */
+    /** Logs of the lab's processes, and room for their data; removed by destroy(). */
     readonly dir: string,
   ) {}
 
@@ -134,6 +134,20 @@ export class NetworkLab {
     return netnsPids(this.ip, this.host(host).netns);
   }
 
+  /**
+   * SIGKILLs everything in `host`'s namespace at once — the machine losing power — and waits
+   * until nothing runs there. Its processes can be started again (`NamespacedProcess.start`).
+   */
+  async killAll(host: string): Promise<void> {
+    const netns = this.host(host).netns;
+    killPids(netnsPids(this.ip, netns));
+    const until = Date.now() + 10_000;
+    while (netnsPids(this.ip, netns).length > 0) {
+      if (Date.now() > until) throw new Error(`processes in ${netns} outlived SIGKILL: ${netnsPids(this.ip, netns).join(" ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The last lines of every process's log, for failure messages. */
   tail(lines = 20): string {
     return this.processes.map((p) => p.tail(lines)).join("\n");
@@ -153,8 +167,7 @@ export class NetworkLab {
     if (this.destroyed) return;
     this.destroyed = true;
     process.off("exit", this.onExit);
-    removeRun(this.ip, this.runId);
-    rmSync(this.dir, { recursive: true, force: true });
+    removeRun(this.ip, this.runId); // the lab's directory too
   }
 }
 
@@ -212,6 +225,16 @@ function netnsPids(ip: string, netns: string): number[] {
   }
 }
 
+function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
 /** A 10.x.y.0/24 that no address or route of the root namespace overlaps; returns `10.x.y`. */
 function freeSubnet(ip: string): string {
   const toInt = (a: string) => a.split(".").reduce((n, part) => n * 256 + Number(part), 0);
@@ -259,17 +282,12 @@ function ownerAlive(runId: string): boolean {
 /** Kills what runs in a run's namespaces, deletes them and its links, then forgets its owner. */
 function removeRun(ip: string, runId: string): void {
   const namespaces = ipJson<{ name: string }>(ip, ["netns", "list"]).map((n) => n.name).filter((n) => n.startsWith(`isle-${runId}-`));
-  for (const netns of namespaces) {
-    for (const pid of netnsPids(ip, netns)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-    }
-  }
+  for (const netns of namespaces) killPids(netnsPids(ip, netns));
   const links = ipJson<{ ifname: string }>(ip, ["link", "show"]).map((l) => l.ifname).filter((n) => n.startsWith(`isle-${runId}-`));
   ipBatch(ip, [...namespaces.map((n) => `netns del ${n}`), ...links.map((l) => `link del ${l}`)], undefined, true);
+  for (const entry of readdirSync(tmpdir())) {
+    if (entry.startsWith(`isle-netns-${runId}-`)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
   rmSync(join(ownersDir, runId), { force: true });
 }
 

@@ -109,33 +109,49 @@ describe("network namespaces (multi-host harness)", () => {
     expect(execFileSync(lab.ip, ["netns", "list"], { encoding: "utf8" })).toContain(lab.host("a").netns);
   });
 
+  /** Runs `body` as an ES module (TypeScript) that imports the harness, in a process of its own. */
+  function harnessProcess(body: string, prefix: string[] = []) {
+    const dir = mkdtempSync(join(tmpdir(), "isle-netns-script-"));
+    const script = join(dir, "script.mts");
+    writeFileSync(script, `import { NetworkLab } from ${JSON.stringify(join(root, "test/harness/netns.ts"))};\n${body}`);
+    const [command, ...args] = [...prefix, process.execPath, "--import", "tsx", script];
+    const child = spawn(command!, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const firstLine = new Promise<string>((done, fail) => {
+      child.stdout.once("data", (chunk: Buffer) => done(String(chunk).trim()));
+      child.once("exit", (code) => fail(new Error(`the script exited with ${code} before printing`)));
+    });
+    return { child, firstLine };
+  }
+
   it("a lab whose test process was killed is swept by the next one, a running one is not", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "isle-netns-crash-"));
-    try {
-      const script = join(dir, "crash.mts");
-      writeFileSync(
-        script,
-        `import { NetworkLab } from ${JSON.stringify(join(root, "test/harness/netns.ts"))};
-         const lab = await NetworkLab.create({ hosts: ["z"], forwardPorts: [] });
-         console.log(lab.runId);
-         setInterval(() => undefined, 1000);`,
-      );
-      const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-      const runId = await new Promise<string>((done, fail) => {
-        child.stdout.once("data", (chunk: Buffer) => done(String(chunk).trim()));
-        child.once("exit", (code) => fail(new Error(`the crashing lab exited early (${code})`)));
-      });
-      const left = () => execFileSync(lab.ip, ["netns", "list"], { encoding: "utf8" }).includes(`isle-${runId}-z`);
-      expect(sweepStaleLabs()).not.toContain(runId); // its owner is alive
-      expect(left()).toBe(true);
-      child.kill("SIGKILL"); // no exit hook runs: the namespace is left behind
-      await new Promise((done) => child.once("exit", done));
-      expect(left()).toBe(true);
-      expect(sweepStaleLabs()).toEqual([runId]); // ours is alive, so only the dead one goes
-      expect(left()).toBe(false);
-      expect(execFileSync(lab.ip, ["-o", "link", "show"], { encoding: "utf8" })).not.toContain(`isle-${runId}-`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { child, firstLine } = harnessProcess(
+      `const lab = await NetworkLab.create({ hosts: ["z"], forwardPorts: [] });
+       console.log(lab.runId);
+       setInterval(() => undefined, 1000);`,
+    );
+    const runId = await firstLine;
+    const left = () => execFileSync(lab.ip, ["netns", "list"], { encoding: "utf8" }).includes(`isle-${runId}-z`);
+    expect(sweepStaleLabs()).not.toContain(runId); // its owner is alive
+    expect(left()).toBe(true);
+    child.kill("SIGKILL"); // no exit hook runs: the namespace is left behind
+    await new Promise((done) => child.once("exit", done));
+    expect(left()).toBe(true);
+    expect(sweepStaleLabs()).toContain(runId);
+    expect(execFileSync(lab.ip, ["netns", "list"], { encoding: "utf8" })).toContain(lab.host("a").netns); // ours is alive
+    expect(left()).toBe(false);
+    expect(execFileSync(lab.ip, ["-o", "link", "show"], { encoding: "utf8" })).not.toContain(`isle-${runId}-`);
+  });
+
+  it("refuses, with an error that says why, where it may not build namespaces", async () => {
+    // Root without capabilities, as in an unprivileged container.
+    const { firstLine } = harnessProcess(
+      `await NetworkLab.create({ hosts: ["z"] }).then(
+         () => console.log("created"),
+         (err) => console.log(err.name + ": " + err.message),
+       );`,
+      ["/usr/bin/setpriv", "--bounding-set", "-all", "--inh-caps", "-all", "--"],
+    );
+    expect(await firstLine).toMatch(/^NetnsUnavailableError: multi-host tests build network namespaces and need CAP_NET_ADMIN and CAP_SYS_ADMIN/);
   });
 });

@@ -190,7 +190,7 @@ function requireNetworkPrivileges(): string {
   ].filter(([bit]) => ((capEff >> (bit as bigint)) & 1n) === 0n);
   if (missing.length > 0) {
     throw new NetnsUnavailableError(
-      `multi-host tests build network namespaces and need root (missing ${missing.map(([, cap]) => cap).join(", ")}; uid ${process.getuid?.()}): run them as root or in a privileged container`,
+      `multi-host tests build network namespaces and need CAP_NET_ADMIN and CAP_SYS_ADMIN (missing ${missing.map(([, cap]) => cap).join(", ")}; uid ${process.getuid?.()}): run them as root with those capabilities (in a container: --privileged)`,
     );
   }
   return ip;

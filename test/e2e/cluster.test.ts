@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IsleCluster, startIsleCluster } from "../harness/cluster.js";
 import { fixture } from "../harness/fixtures.js";
+import { SteadyLoad } from "../harness/load.js";
 
 // Isle on several "machines": two gateways and three agent nodes, each in a network namespace
 // with its own address, on one shared Postgres database. Needs root (it fails without, never skips).
@@ -38,10 +39,13 @@ describe("a cluster of gateways and agent nodes on their own addresses", () => {
   });
 
   it("kills a whole agent node with kill -9, workerd included, and starts it again", async () => {
-    // node2 registers with gateway 2, its only agent (agents take one control address today).
+    // node2 registers with gateway 2, its only agent (agents take one control address today);
+    // gateway 1 places on node1 and node3, so its clients never notice.
     const gw2 = cluster.gateway(2);
     const node2 = cluster.node(2);
     expect(cluster.lab.pids(node2.name).length).toBeGreaterThan(2); // sidecar, agent and its workerd
+    const load = SteadyLoad.start([`${cluster.gateway(1).url}/fn/acme/hello`], { rate: 20 });
+    await new Promise((r) => setTimeout(r, 500));
     await cluster.killNode(2);
     expect(cluster.lab.pids(node2.name)).toEqual([]);
     expect(await node2.agent.exited()).toBe("SIGKILL");
@@ -51,6 +55,9 @@ describe("a cluster of gateways and agent nodes on their own addresses", () => {
     await cluster.waitForAgents(gw2, 1);
     const res = await fetch(`${gw2.url}/fn/acme/hello`);
     expect(res.status, cluster.tail()).toBe(200);
+    await load.stop();
+    expect(load.counts()).toEqual({ "200": load.samples.length });
+    expect(load.samples.length).toBeGreaterThan(10);
   });
 
   it("kills a gateway and starts it again on the same address", async () => {

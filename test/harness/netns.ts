@@ -82,7 +82,10 @@ export class NetworkLab {
     writeFileSync(join(ownersDir, runId), ownerStamp(process.pid) ?? "");
     process.once("exit", lab.onExit);
     try {
-      const root = [`link add ${lab.bridge} type bridge`, `addr add ${lab.rootAddress}/24 dev ${lab.bridge}`, `link set ${lab.bridge} up`];
+      // Off the host's firewall: with br_netfilter loaded, bridged frames between hosts would
+      // meet iptables' FORWARD chain, which a Docker host, say, sets to DROP.
+      const bridge = `link add ${lab.bridge} type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0`;
+      const root = [bridge, `addr add ${lab.rootAddress}/24 dev ${lab.bridge}`, `link set ${lab.bridge} up`];
       options.hosts.forEach((name, i) => {
         const host = { name, netns: `isle-${runId}-${name}`, address: `${prefix}.${i + 2}` };
         lab.hostsByName.set(name, host);

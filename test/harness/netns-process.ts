@@ -26,10 +26,16 @@ export interface NamespacedCommand {
 export class NamespacedProcess {
   private child: ChildProcess | undefined;
 
+  /** `<host>/<name>`, in logs and errors. */
+  readonly name: string;
+
   constructor(
-    readonly name: string,
+    readonly host: string,
+    name: string,
     private readonly spec: NamespacedCommand,
-  ) {}
+  ) {
+    this.name = `${host}/${name}`;
+  }
 
   get logFile(): string {
     return this.spec.logFile;
@@ -77,14 +83,21 @@ export class NamespacedProcess {
    */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.child;
-    if (!child || !this.running || child.pid === undefined) return;
+    if (!child || !this.running) return;
     const exit = once(child, "exit");
+    this.signalGroup(signal);
+    await exit;
+  }
+
+  /** Sends `signal` to the process's group, without waiting; nothing when it has exited. */
+  signalGroup(signal: NodeJS.Signals): void {
+    const child = this.child;
+    if (!child || !this.running || child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
     } catch {
       child.kill(signal); // the group is gone already; the leader may still be reaped
     }
-    await exit;
   }
 
   /** SIGKILL now, then start again. */

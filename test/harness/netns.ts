@@ -118,7 +118,7 @@ export class NetworkLab {
    * namespace, when destroyed.
    */
   spawn(host: string, name: string, command: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): NamespacedProcess {
-    const proc = new NamespacedProcess(`${host}/${name}`, {
+    const proc = new NamespacedProcess(host, name, {
       netns: this.host(host).netns,
       ip: this.ip,
       command,
@@ -143,7 +143,10 @@ export class NetworkLab {
    */
   async killAll(host: string): Promise<void> {
     const netns = this.host(host).netns;
+    const started = this.processes.filter((p) => p.host === host);
+    for (const proc of started) proc.signalGroup("SIGKILL");
     killPids(netnsPids(this.ip, netns));
+    await Promise.all(started.map((p) => p.exited()));
     const until = Date.now() + 10_000;
     while (netnsPids(this.ip, netns).length > 0) {
       if (Date.now() > until) throw new Error(`processes in ${netns} outlived SIGKILL: ${netnsPids(this.ip, netns).join(" ")}`);
@@ -170,6 +173,9 @@ export class NetworkLab {
     if (this.destroyed) return;
     this.destroyed = true;
     process.off("exit", this.onExit);
+    // Its own process groups first: a process still on its way into a namespace (setpriv, then
+    // `ip netns exec`) is not among the namespace's pids yet, and would run on in it once deleted.
+    for (const proc of this.processes) proc.signalGroup("SIGKILL");
     removeRun(this.ip, this.runId); // the lab's directory too
   }
 }

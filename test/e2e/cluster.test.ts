@@ -44,6 +44,7 @@ describe("a cluster of gateways and agent nodes on their own addresses", () => {
     const gw2 = cluster.gateway(2);
     const node2 = cluster.node(2);
     expect(cluster.lab.pids(node2.name).length).toBeGreaterThan(2); // sidecar, agent and its workerd
+    expect((await fetch(node2.metricsUrl)).status).toBe(200);
     const load = SteadyLoad.start([`${cluster.gateway(1).url}/fn/acme/hello`], { rate: 20 });
     await new Promise((r) => setTimeout(r, 500));
     await cluster.killNode(2);

@@ -48,6 +48,8 @@ export interface ClusterGateway {
 export interface ClusterNode {
   name: string;
   address: string;
+  /** The agent's Prometheus listener, reachable from the test process. */
+  metricsUrl: string;
   sidecar: NamespacedProcess;
   agent: NamespacedProcess;
 }
@@ -253,7 +255,7 @@ export async function startIsleCluster(options: ClusterOptions): Promise<IsleClu
           ...options.env?.agent,
         },
       });
-      nodes.push({ name, address, sidecar, agent });
+      nodes.push({ name, address, metricsUrl: `http://${address}:${ports.agentMetrics}/metrics`, sidecar, agent });
     });
     await cluster.waitReady();
     return cluster;

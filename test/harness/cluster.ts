@@ -161,23 +161,19 @@ async function healthyAgents(gateway: ClusterGateway): Promise<number | undefine
   return value === undefined ? undefined : Number(value);
 }
 
-/**
- * The control plane(s) agent `index` dials. Agents take one address today, so they are spread
- * over the gateways (each gateway then has agents to place on); once they take a
- * comma-separated list, this becomes `gateways.map((g) => g.controlAddress).join(",")`.
- */
-function controlAddressFor(index: number, gateways: readonly ClusterGateway[]): string {
-  return homeGateway(index, gateways).controlAddress;
+/** What every agent dials: the control plane of every gateway (ISLE_CONTROL_ADDRESS takes a list). */
+function controlAddresses(gateways: readonly ClusterGateway[]): string {
+  return gateways.map((g) => g.controlAddress).join(",");
 }
 
-/** The gateway agent `index` calls for `fetch`es of platform URLs (ISLE_GATEWAY_URL). */
+/** The gateway agent `index` calls for `fetch`es of platform URLs (ISLE_GATEWAY_URL): spread over them. */
 function homeGateway(index: number, gateways: readonly ClusterGateway[]): ClusterGateway {
   return gateways[index % gateways.length]!;
 }
 
 /**
  * Starts `gateways` gateways (`gw1`…) and `agents` agent nodes (`node1`…), each on its own
- * host, and waits until every gateway is ready. Throws NetnsUnavailableError on a machine
+ * host, and waits until every gateway is ready and counts every agent healthy. Throws NetnsUnavailableError on a machine
  * that cannot build network namespaces.
  */
 export async function startIsleCluster(options: ClusterOptions): Promise<IsleCluster> {
@@ -244,7 +240,7 @@ export async function startIsleCluster(options: ClusterOptions): Promise<IsleClu
           ...common,
           ...nodeCerts[i]!.agent,
           ISLE_AGENT_ID: name,
-          ISLE_CONTROL_ADDRESS: controlAddressFor(i, gateways),
+          ISLE_CONTROL_ADDRESS: controlAddresses(gateways),
           ISLE_AGENT_ADVERTISE: `${address}:${ports.sidecar}`,
           ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
           ISLE_WORKERD_PROCESSES: String(options.workerdProcesses ?? 1),
@@ -258,6 +254,7 @@ export async function startIsleCluster(options: ClusterOptions): Promise<IsleClu
       nodes.push({ name, address, metricsUrl: `http://${address}:${ports.agentMetrics}/metrics`, sidecar, agent });
     });
     await cluster.waitReady();
+    for (const gateway of gateways) await cluster.waitForAgents(gateway, nodes.length);
     return cluster;
   } catch (err) {
     await cluster.stop();

@@ -10,11 +10,13 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 # parent; pgrep (procps) is used by the tests; redis-server backs the shared
 # rate limiter (REDIS_URL) and its tests; nats-server (with JetStream) backs the
 # async invocation queue when NATS_URL is set, and its tests; git (with its
-# http-backend) serves `git push` deploys.
+# http-backend) serves `git push` deploys; ip (iproute2) builds the network
+# namespaces of the multi-host tests.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
 command -v git >/dev/null || missing+=(git)
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || command -v ip >/dev/null || missing+=(iproute2)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then

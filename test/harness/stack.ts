@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { createScratchDatabase } from "./database.js";
+import { OperatorClient } from "./operator-client.js";
 import { freePort } from "./ports.js";
 import { pidsMatching, waitUntil } from "./processes.js";
 
@@ -190,43 +191,32 @@ export class Stack {
     return (Object.keys(this.logs) as Part[]).map((p) => `--- ${p}\n${this.logs[p].slice(-lines).join("\n")}`).join("\n");
   }
 
+  /** The gateway's management API with the operator token. */
+  get api(): OperatorClient {
+    return new OperatorClient(this.baseUrl, () => this.adminToken);
+  }
+
   async operator(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set("authorization", `Bearer ${this.adminToken}`);
-    return fetch(`${this.baseUrl}${path}`, { ...init, headers });
+    return this.api.operator(path, init);
   }
 
   async createTenant(name: string): Promise<void> {
-    const res = await this.operator("/v1/tenants", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name }),
-    });
-    if (res.status !== 201) throw new Error(`create tenant ${name}: ${res.status} ${await res.text()}`);
+    return this.api.createTenant(name);
   }
 
   /** Deploys files (path → source) as a function; returns the raw response. */
   async deploy(tenant: string, fn: string, files: Record<string, string>): Promise<Response> {
-    const form = new FormData();
-    for (const [path, text] of Object.entries(files)) form.append("file", new Blob([text]), path);
-    return this.operator(`/v1/tenants/${tenant}/functions/${fn}/deployments`, { method: "POST", body: form });
+    return this.api.deploy(tenant, fn, files);
   }
 
   /** Sets function settings (PUT /v1/tenants/:tenant/functions/:function). */
   async configure(tenant: string, fn: string, settings: Record<string, unknown>): Promise<void> {
-    const res = await this.operator(`/v1/tenants/${tenant}/functions/${fn}`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(settings),
-    });
-    if (res.status !== 200) throw new Error(`configure ${tenant}/${fn}: ${res.status} ${await res.text()}`);
+    return this.api.configure(tenant, fn, settings);
   }
 
   /** Deploys a fixture and makes it invokable without a key. */
   async deployPublic(tenant: string, fn: string, files: Record<string, string>): Promise<void> {
-    const res = await this.deploy(tenant, fn, files);
-    if (res.status !== 201) throw new Error(`deploy ${tenant}/${fn}: ${res.status} ${await res.text()}`);
-    await this.configure(tenant, fn, { visibility: "public" });
+    return this.api.deployPublic(tenant, fn, files);
   }
 
   private spawn(part: Part): void {

@@ -1,0 +1,89 @@
+/** One request of a steady load: when it started (ms since the load began), how it ended, how long it took. */
+export interface LoadSample {
+  url: string;
+  startedMs: number;
+  /** The HTTP status, or "error" when no response came (refused, reset, timed out). */
+  status: number | "error";
+  durationMs: number;
+  error?: string;
+}
+
+export interface SteadyLoadOptions {
+  /** Requests per second, started on schedule whether or not earlier ones have finished (open loop). */
+  rate: number;
+  /** A request without a response by then counts as an error. Default 10 s. */
+  timeoutMs?: number;
+  /** At most this many requests in flight; a request due past it is not sent and counts as "error". Default 256. */
+  maxInFlight?: number;
+}
+
+/**
+ * Steady HTTP load from the test process, spread round-robin over `urls` (several gateways,
+ * say), so a test can kill parts of Isle under traffic and then ask what clients saw.
+ */
+export class SteadyLoad {
+  readonly samples: LoadSample[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly began = Date.now();
+  private sent = 0;
+
+  private constructor(
+    private readonly urls: readonly string[],
+    private readonly options: Required<SteadyLoadOptions>,
+  ) {
+    // One tick per request would drift under a busy event loop: each tick sends what is due by now.
+    this.timer = setInterval(() => this.catchUp(), Math.max(1, Math.floor(1000 / options.rate)));
+  }
+
+  static start(urls: readonly string[], options: SteadyLoadOptions): SteadyLoad {
+    if (urls.length === 0 || options.rate <= 0) throw new Error("a load needs at least one URL and a positive rate");
+    return new SteadyLoad(urls, { timeoutMs: 10_000, maxInFlight: 256, ...options });
+  }
+
+  /** Milliseconds since the load began, on the samples' clock. */
+  now(): number {
+    return Date.now() - this.began;
+  }
+
+  /** Stops sending, waits for what is in flight, and returns every sample. */
+  async stop(): Promise<LoadSample[]> {
+    clearInterval(this.timer);
+    await Promise.all([...this.inFlight]);
+    return this.samples;
+  }
+
+  /** Samples by outcome: `{ "200": 97, "502": 2, error: 1 }`, over those started in [fromMs, toMs). */
+  counts(fromMs = 0, toMs = Infinity): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of this.samples) {
+      if (s.startedMs >= fromMs && s.startedMs < toMs) counts[String(s.status)] = (counts[String(s.status)] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  private catchUp(): void {
+    const due = Math.floor((this.now() * this.options.rate) / 1000);
+    while (this.sent < due) {
+      const url = this.urls[this.sent % this.urls.length]!;
+      this.sent++;
+      if (this.inFlight.size >= this.options.maxInFlight) {
+        this.samples.push({ url, startedMs: this.now(), status: "error", durationMs: 0, error: "not sent: too many requests in flight" });
+        continue;
+      }
+      const request = this.send(url).finally(() => this.inFlight.delete(request));
+      this.inFlight.add(request);
+    }
+  }
+
+  private async send(url: string): Promise<void> {
+    const startedMs = this.now();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      await res.arrayBuffer();
+      this.samples.push({ url, startedMs, status: res.status, durationMs: this.now() - startedMs });
+    } catch (err) {
+      this.samples.push({ url, startedMs, status: "error", durationMs: this.now() - startedMs, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}

@@ -190,7 +190,9 @@ export class ScalerLoop {
       functionId: subject.functionId,
       deploymentId: subject.deploymentId,
       artifactHash: subject.artifactHash,
-    } as controlV1.FunctionTarget;
+      // Empty: the agent loads the function's current env (one GetEnv), as its first request would.
+      envRef: "",
+    };
     for (const agent of ranked.slice(from, to)) this.deps.membership.send(agent.agentId, { command: { $case: "prewarm", value: target } });
   }
 
@@ -220,7 +222,7 @@ export class ScalerLoop {
         this.strayed.set(key, since);
         if (now - since < evictAfterMs || now - (this.evicted.get(key) ?? -Infinity) < evictAfterMs) continue;
         this.evicted.set(key, now);
-        const target = { tenantId: f.tenantId, functionId: f.functionId, deploymentId: f.deploymentId, artifactHash: "" } as controlV1.FunctionTarget;
+        const target: controlV1.FunctionTarget = { tenantId: f.tenantId, functionId: f.functionId, deploymentId: f.deploymentId, artifactHash: "", envRef: "" };
         membership.send(agent.agentId, { command: { $case: "evict", value: target } });
       }
     }

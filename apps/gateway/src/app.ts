@@ -16,7 +16,7 @@ import { apiAuth } from "./middleware/api-auth.js";
 import { maxBody } from "./middleware/body-size.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { requestId } from "./middleware/request-id.js";
-import { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { GatewayMetrics, type GatewayGaugeSources } from "./metrics/gateway-metrics.js";
 import { createApiApp } from "./routes/api.js";
 import type { DeployLimits } from "./routes/deployments/create.js";
 import { openApiPath } from "./routes/docs/openapi-document.js";
@@ -79,12 +79,17 @@ export interface AppDeps {
 /** What the async route needs beyond the sync one's dependencies. */
 export type AsyncInvokeSetup = Pick<AsyncInvokeDeps, "queue" | "saveRecord" | "callbackAllow" | "lookup">;
 
-/** A fresh set of the gateway's metrics whose gauges read `membership` and `outliers`. */
-export function gatewayMetrics(membership: Membership, outliers: OutlierDetector): GatewayMetrics {
+/**
+ * A fresh set of the gateway's metrics whose gauges read `membership` and
+ * `outliers`, and the scaler's state when given (without it, each agent counts
+ * as one replica).
+ */
+export function gatewayMetrics(membership: Membership, outliers: OutlierDetector, scaling?: Pick<GatewayGaugeSources, "replicas" | "scalerLeader" | "activationWaiting">): GatewayMetrics {
   return new GatewayMetrics({
     healthyAgents: () => membership.healthy().length,
     replicas: () => membership.all().length,
     ejected: () => outliers.ejected().length,
+    ...scaling,
   });
 }
 

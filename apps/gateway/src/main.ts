@@ -68,19 +68,6 @@ async function main(): Promise<void> {
   await logRelay?.start();
   const rateLimiter = await createRateLimiter(config.redisUrl, logger);
   const resolver = new CachedTargetResolver((tenant, fn, branch) => resolveTarget(db, tenant, fn, branch));
-  const metrics = gatewayMetrics(membership, outliers);
-  const limits = { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") };
-  const git = await GitService.start({
-    root: join(config.dataDir, "git"),
-    maxPackBytes: config.maxPackBytes,
-    maxSourceBytes: config.maxUploadBytes,
-    db,
-    resolver,
-    limits,
-    schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
-    domain: config.domain,
-    logger,
-  });
   const replicas = new ReplicaTable(db, logger);
   await replicas.start();
   const placer = new Placer(membership, outliers, replicas, { bufferPerFunction: config.scaling.activationBuffer });
@@ -96,6 +83,23 @@ async function main(): Promise<void> {
     tickMs: config.scaling.tickMs,
   });
   scaler.start();
+  const metrics = gatewayMetrics(membership, outliers, {
+    replicas: () => replicas.scaled().reduce((sum, count) => sum + count.replicas, 0),
+    scalerLeader: () => (scaler.isLeader ? 1 : 0),
+    activationWaiting: () => [...placer.buffered().values()].reduce((sum, n) => sum + n, 0),
+  });
+  const limits = { maxUploadBytes: config.maxUploadBytes, maxBundleBytes: config.maxBundleBytes, buildCacheDir: join(config.dataDir, "build-cache") };
+  const git = await GitService.start({
+    root: join(config.dataDir, "git"),
+    maxPackBytes: config.maxPackBytes,
+    maxSourceBytes: config.maxUploadBytes,
+    db,
+    resolver,
+    limits,
+    schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
+    domain: config.domain,
+    logger,
+  });
   const asyncParts = startAsync({ config: config.async, schedules: config.schedules, domain: config.domain, database, resolver, placer, invoker, metrics, logger, callTokens, logFeed: recorder.feed });
   const app = createApp({
     db,

@@ -6,8 +6,12 @@ export interface GatewayGaugeSources {
   healthyAgents(): number;
   /** Nodes and functions-on-nodes the circuit breakers keep out of placement (ADR 0012). */
   ejected?(): number;
-  /** Agents serving functions; for now every member (one replica per agent). */
+  /** Replicas of all functions together, as the scaler decided them. */
   replicas(): number;
+  /** 1 while this gateway runs the scaler, else 0. */
+  scalerLeader?(): number;
+  /** Requests waiting here for a function to start from zero (or for any agent). */
+  activationWaiting?(): number;
 }
 
 export interface GatewayMetricsOptions {
@@ -115,10 +119,26 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: "isle_gateway_replicas",
-      help: "Agents serving functions (the membership count, one replica per agent for now)",
+      help: "Replicas of all functions together, as the scaler decided them",
       registers: [this.registry],
       collect() {
         this.set(sources.replicas());
+      },
+    });
+    new Gauge({
+      name: "isle_gateway_scaler_leader",
+      help: "1 while this gateway runs the scaler (holds its lock), else 0",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.scalerLeader?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: "isle_gateway_activation_waiting",
+      help: "Requests waiting on this gateway for a function to start from zero, or for any agent",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.activationWaiting?.() ?? 0);
       },
     });
   }

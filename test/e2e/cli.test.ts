@@ -192,6 +192,20 @@ describe("isle, the CLI", () => {
     expect((await ok(["git-remote", "hello"])).stdout).toBe(`${url}/git/acme/hello.git\n`);
   });
 
+  it("lists agent nodes, drains one and resumes it (operator)", async () => {
+    const listed = JSON.parse((await ok(["-p", "operator", "agents", "ls", "--json"])).stdout) as { agents: Array<{ id: string; healthy: boolean }> };
+    expect(listed.agents).toHaveLength(1);
+    const [agent] = listed.agents;
+    expect(agent).toMatchObject({ healthy: true });
+    expect((await ok(["-p", "operator", "agents", "drain", agent!.id])).stderr).toContain("draining");
+    expect((await ok(["-p", "operator", "agents", "ls"])).stdout).toMatch(new RegExp(`${agent!.id}\\s+\\S+\\s+draining`));
+    expect((await ok(["-p", "operator", "agents", "resume", agent!.id])).stderr).toContain("back in placement");
+    // The agent reports itself in service again at its next heartbeat; the function serves.
+    await waitUntil(async () => (await isle(["invoke", "hello"])).code === 0, 5_000, "the node to serve again");
+    // A tenant key is not the operator.
+    expect((await isle(["agents", "ls"])).code).not.toBe(0);
+  });
+
   it("redeploys on save with isle dev --remote, and stops on Ctrl-C", async () => {
     await ok(["init", "live", "--template", "workers"]);
     const dev = user.spawn(["dev", "live", "--remote"]);

@@ -15,6 +15,7 @@ import * as logs from "./commands/logs.js";
 import * as schedules from "./commands/schedules.js";
 import * as secrets from "./commands/secrets.js";
 import * as tenants from "./commands/tenants.js";
+import * as agents from "./commands/agents.js";
 import * as up from "./commands/up.js";
 
 /** The version `isle --version` prints. */
@@ -30,7 +31,7 @@ export function createProgram(io: CliIo): Command {
     .showHelpAfterError("(isle --help lists the commands)")
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .exitOverride();
-  for (const command of [login, init, dev, deploy, invoke, logs, functions, deployments, schedules, env, secrets, keys, tenants, gitRemote, up]) command.register(program, io);
+  for (const command of [login, init, dev, deploy, invoke, logs, functions, deployments, schedules, env, secrets, keys, tenants, agents, gitRemote, up]) command.register(program, io);
   program.addHelpText(
     "after",
     "\nEnvironment: ISLE_URL and ISLE_API_KEY override the profile; ISLE_DEBUG=1 prints each HTTP call (never credentials).",

@@ -55,6 +55,18 @@ export interface TenantInfo {
   createdAt: string;
 }
 
+export interface AgentInfo {
+  id: string;
+  address: string;
+  healthy: boolean;
+  draining: boolean;
+  capacity: number;
+  inFlight: number;
+  workerdReady: number;
+  loadedFunctions: number;
+  lastSeenMsAgo: number;
+}
+
 export interface LogEntry {
   invocationId: string;
   status: string;

@@ -12,6 +12,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+          // One migrated PGlite database per run, copied by the tests that need a fresh one.
+          globalSetup: ["packages/db/src/test-support/pglite-template-setup.ts"],
           testTimeout: 30_000,
           // Opening a PGlite database and migrating it takes seconds on a busy two-core machine.
           hookTimeout: 60_000,

@@ -25,7 +25,7 @@ describe.each(drivers)("openDatabase (%s)", (driver) => {
   });
 
   it("applies every migration on first open, and nothing again on reopen", async () => {
-    test = await createTestDatabase(driver);
+    test = await createTestDatabase(driver, { empty: true });
     const first = await openDatabase(test.options);
     expect(first.kind).toBe(driver);
     expect(await appliedMigrations(first.db)).toBe(journal.entries.length);
@@ -82,7 +82,7 @@ describe.each(drivers)("openDatabase (%s)", (driver) => {
 
 describe("openDatabase (postgres, several gateways starting together)", () => {
   it("applies migrations once while the others wait", async () => {
-    const test = await createTestDatabase("postgres");
+    const test = await createTestDatabase("postgres", { empty: true });
     try {
       const all = await Promise.all(Array.from({ length: 4 }, () => openDatabase(test.options)));
       try {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { CidrList } from "@isle/config";
 import { findApiKeyById, openDatabase, saveInvocation, type Database } from "@isle/db";
+import { seedPgliteDataDir } from "@isle/db/testing";
 import { createQueue } from "@isle/queue";
 import { createLogger } from "@isle/telemetry";
 import { createApp, type AppDeps } from "../app.js";
@@ -24,7 +25,7 @@ import { SecretBox } from "../secrets/secret-box.js";
 export const operatorToken = "operator-token-for-route-tests";
 
 /**
- * A gateway app over a fresh PGlite database, with no agents (management routes only), its
+ * A gateway app over a fresh PGlite database (a copy of the test run's migrated one), with no agents (management routes only), its
  * log lines captured, and helpers that speak the API as the operator or as a key.
  */
 export interface TestGateway {
@@ -65,6 +66,7 @@ export async function startTestGateway(
   } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), "isle-routes-"));
+  await seedPgliteDataDir(dir);
   const database = await openDatabase({ dataDir: dir });
   const db = database.db;
   const logs: string[] = [];

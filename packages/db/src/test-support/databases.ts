@@ -3,11 +3,52 @@
  * fresh PGlite directory, or a fresh database on the local Postgres server.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { openDatabase, type Database, type OpenDatabaseOptions } from "../client.js";
+
+/**
+ * Where the test run's migrated PGlite template is (set by `pglite-template-setup.ts`, the
+ * global setup of the test projects).
+ */
+export const pgliteTemplateEnv = "ISLE_TEST_PGLITE_TEMPLATE";
+
+/**
+ * Creates a PGlite database in `dataDir` (its `pglite` directory), migrated and closed, to copy
+ * from: creating a PGlite cluster costs seconds of CPU, copying one a fraction of that.
+ */
+export async function createPgliteTemplate(dataDir: string): Promise<string> {
+  const database = await openDatabase({ dataDir });
+  await database.close();
+  return join(dataDir, "pglite");
+}
+
+let template: Promise<string> | undefined;
+
+/**
+ * A migrated, closed PGlite directory: the global setup's, or else one made once per process
+ * (and removed when it exits).
+ */
+export function pgliteTemplate(): Promise<string> {
+  return (template ??= (async () => {
+    const made = process.env[pgliteTemplateEnv];
+    if (made) return made;
+    const dir = await mkdtemp(join(tmpdir(), "isle-pglite-template-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    return createPgliteTemplate(dir);
+  })());
+}
+
+/**
+ * Gives `dataDir` a migrated PGlite database of its own (a copy of the template), as if Isle had
+ * run there once: `openDatabase({ dataDir })` then finds every migration applied.
+ */
+export async function seedPgliteDataDir(dataDir: string): Promise<void> {
+  await cp(await pgliteTemplate(), join(dataDir, "pglite"), { recursive: true });
+}
 
 /** Both drivers every storage test runs against. */
 export const drivers = ["pglite", "postgres"] as const;
@@ -22,11 +63,18 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
-/** A fresh temp data directory, plus a fresh `isle_test_<random>` database for Postgres. */
-export async function createTestDatabase(driver: Driver): Promise<TestDatabase> {
+/**
+ * A fresh temp data directory, plus a fresh `isle_test_<random>` database for Postgres. On PGlite
+ * the directory holds a copy of a migrated database unless `empty` is set, so opening it applies no
+ * migration; tests of the migrations themselves ask for an empty one.
+ */
+export async function createTestDatabase(driver: Driver, { empty = false }: { empty?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), "isle-db-test-"));
   const removeDir = () => rm(dataDir, { recursive: true, force: true });
-  if (driver === "pglite") return { options: { dataDir }, dispose: removeDir };
+  if (driver === "pglite") {
+    if (!empty) await seedPgliteDataDir(dataDir);
+    return { options: { dataDir }, dispose: removeDir };
+  }
 
   const name = `isle_test_${randomBytes(6).toString("hex")}`;
   await admin(`create database ${name}`);

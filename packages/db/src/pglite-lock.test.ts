@@ -75,6 +75,25 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * Whether dist/ was built from the current sources: every source file the build compiles is older
+ * than the oldest JavaScript file of the build (tsc rewrites them all on each build).
+ */
+async function distIsCurrent(): Promise<boolean> {
+  const newest = async (dir: string, wanted: (name: string) => boolean): Promise<number[]> => {
+    const times: number[] = [];
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && wanted(entry.name)) times.push((await stat(join(entry.parentPath, entry.name))).mtimeMs);
+    }
+    return times;
+  };
+  const built = await newest(join(packageDir, "dist"), (name) => name.endsWith(".js")).catch(() => []);
+  if (built.length === 0) return false;
+  const sources = await newest(join(packageDir, "src"), (name) => name.endsWith(".ts") && !name.endsWith(".test.ts"));
+  sources.push((await stat(join(packageDir, "tsconfig.json"))).mtimeMs);
+  return Math.max(...sources) < Math.min(...built);
+}
+
 /** A pid that certainly belonged to a process that has exited. */
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ["-e", ""]);
@@ -89,6 +108,8 @@ describe("embedded PGlite has a single owner", () => {
   const open: Database[] = [];
   const children: ChildProcess[] = [];
   beforeAll(async () => {
+    // The test command has just built the package; build it here only if the sources changed since.
+    if (await distIsCurrent()) return;
     const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
     await promisify(execFile)(process.execPath, [tsc, "-p", join(packageDir, "tsconfig.json")]);
   }, 120_000);

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { seedPgliteDataDir } from "@isle/db/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { isleBin } from "../harness/cli.js";
 import { freePort } from "../harness/ports.js";
@@ -73,6 +74,8 @@ describe("npm start", () => {
 
   it("is what `isle up` runs: the demo answers, and Ctrl-C to the CLI stops every part", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "isle-up-"));
+    // Its database already made (the first test starts on an empty directory): only the launch is under test.
+    await seedPgliteDataDir(dataDir);
     const { proc, output } = await startIsle(dataDir, "isle up");
     const url = /curl '([^']+)'/.exec(output())?.[1];
     expect(((await (await fetch(url!)).json()) as { message: string }).message).toBe("Hello, isle!");
@@ -85,6 +88,7 @@ describe("npm start", () => {
 
   it("takes every process down with it when it is killed outright", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "isle-start-"));
+    await seedPgliteDataDir(dataDir);
     const { proc } = await startIsle(dataDir);
     expect(isleProcesses(dataDir).length).toBeGreaterThanOrEqual(5);
     proc.kill("SIGKILL");

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { seedPgliteDataDir } from "@isle/db/testing";
 import pg from "pg";
 import { createScratchDatabase } from "./database.js";
 import { OperatorClient } from "./operator-client.js";
@@ -70,6 +71,10 @@ export class Stack {
     const dataDir = mkdtempSync(join(tmpdir(), "isle-e2e-"));
     const [port, controlPort, sidecarPort, agentMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl) : undefined;
+    // On PGlite, a copy of the run's migrated database: the gateway opens it as it would after a
+    // restart instead of creating a cluster (seconds of CPU). Fresh data directories are the
+    // subject of start.test.ts.
+    if (!scratch) await seedPgliteDataDir(dataDir);
     const stack = new Stack(dataDir, `http://127.0.0.1:${port}`, scratch);
     stack.agentMetricsUrl = `http://127.0.0.1:${agentMetricsPort}/metrics`;
     const agentSocket = join(dataDir, "run", "agent.sock");

@@ -206,17 +206,22 @@ export class ScalerLoop {
     const { membership, replicas } = this.deps;
     const evictAfterMs = this.deps.evictAfterMs ?? 5000;
     const healthy = membership.healthy();
+    // Each function's replica set, worked out once per tick however many agents hold it.
+    const replicaSets = new Map<string, Set<string>>();
+    const replicaSet = (functionId: string) => {
+      let set = replicaSets.get(functionId);
+      if (!set) {
+        const ranked = rankByRendezvous(functionId, healthy, (m) => m.agentId);
+        set = new Set(ranked.slice(0, replicas.replicas(functionId)).map((m) => m.agentId));
+        replicaSets.set(functionId, set);
+      }
+      return set;
+    };
     const live = new Set<string>();
     for (const agent of membership.all()) {
       for (const f of agent.loaded) {
         const key = `${agent.agentId}/${f.functionId}`;
-        const count = replicas.replicas(f.functionId);
-        const isReplica =
-          count > 0 &&
-          rankByRendezvous(f.functionId, healthy, (m) => m.agentId)
-            .slice(0, count)
-            .some((m) => m.agentId === agent.agentId);
-        if (isReplica || f.inFlight > 0) continue;
+        if (f.inFlight > 0 || replicaSet(f.functionId).has(agent.agentId)) continue;
         live.add(key);
         const since = this.strayed.get(key) ?? now;
         this.strayed.set(key, since);

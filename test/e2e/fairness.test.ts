@@ -125,7 +125,8 @@ describe("fairness between tenants", () => {
     );
     console.log(`A (${floodRate}/s for ${rounds} × ${windowMs} ms, quota ${quota}/s): ${JSON.stringify(a)}`);
     for (const kind of ["baseline", "flood"] as const) {
-      const seconds = (rounds * windowMs) / 1000;
+      // A flood window lasts until A's last answer: longer than windowMs on a slow machine.
+      const seconds = windows.filter((w) => w.kind === kind).reduce((sum, w) => sum + w.to - w.from, 0) / 1000;
       console.log(`CPU ms per second, ${kind}: ${Object.entries(cpu[kind]).map(([name, ms]) => `${name} ${Math.round(ms / seconds)}`).join(", ")}`);
     }
 

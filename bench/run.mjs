@@ -10,6 +10,8 @@ const benchmarks = {
   runaway: "a neighbour's latency while a spinning function is stopped",
   "git-push": "time from git push to the new version answering",
   async: "async invocations: enqueue rate, throughput and enqueue-to-start, each queue",
+  "scale-up": "cluster: from a load step to new replicas serving (network namespaces, root)",
+  "cluster-throughput": "cluster: hello-world throughput with 1, 2 and 3 agent nodes serving (root)",
 };
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benchmarks));

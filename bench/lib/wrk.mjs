@@ -22,9 +22,13 @@ function toMs(text) {
   return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
 }
 
-/** One wrk run: { rps, p50, p99, errors } with latencies in ms. */
+/** One wrk run: { rps, p50, p99, non2xx, socketErrors } with latencies in ms. */
 export function runWrk(url, { connections = 32, seconds = 10, threads = 1 } = {}) {
-  const out = execFileSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" });
+  return parseWrk(execFileSync("wrk", [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", url], { encoding: "utf8" }));
+}
+
+/** wrk's `--latency` output read: { rps, p50, p99, non2xx, socketErrors } with latencies in ms. */
+export function parseWrk(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "");
   const p99 = toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "");

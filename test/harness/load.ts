@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { setPriority } from "node:os";
+
 /** One request of a steady load: when it started (ms since the load began), how it ended, how long it took. */
 export interface LoadSample {
   url: string;
@@ -86,4 +90,69 @@ export class SteadyLoad {
       this.samples.push({ url, startedMs, status: "error", durationMs: this.now() - startedMs, error: err instanceof Error ? err.message : String(err) });
     }
   }
+}
+
+/** What an open-loop load run in a process of its own saw: answers by status ("error": none came). */
+export type StatusCounts = Record<string, number>;
+
+// The load generator of openLoopInChild: node:http with kept-alive connections, a fraction of
+// fetch()'s client CPU per request; sends what is due on each tick, like SteadyLoad.
+const openLoopScript = `
+const http = require("node:http");
+const [url, rate, durationMs, timeoutMs] = process.argv.slice(1).map((a, i) => (i === 0 ? a : Number(a)));
+const total = Math.floor((durationMs * rate) / 1000);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const counts = {};
+let sent = 0, done = 0;
+const began = Date.now();
+const settle = (status) => {
+  counts[status] = (counts[status] ?? 0) + 1;
+  if (++done === total) { agent.destroy(); process.stdout.write(JSON.stringify(counts)); }
+};
+const timer = setInterval(() => {
+  const due = Math.min(total, Math.floor(((Date.now() - began) * rate) / 1000));
+  for (; sent < due; sent++) {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on("end", () => settle(res.statusCode));
+      res.on("error", () => settle("error"));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => settle("error"));
+  }
+  if (sent === total) clearInterval(timer);
+}, Math.max(1, Math.floor(1000 / rate)));
+if (total === 0) process.stdout.write("{}");
+`;
+
+export interface OpenLoopOptions {
+  /** Requests per second, sent on schedule whether or not earlier ones have finished. */
+  rate: number;
+  durationMs: number;
+  /** A request without a response by then counts as "error". Default 10 s. */
+  timeoutMs?: number;
+  /**
+   * The load process's nice value (-20–19). 19 keeps the client's own CPU, which on a real
+   * deployment would be on another machine, from competing with what is measured on this one.
+   */
+  nice?: number;
+}
+
+/**
+ * Open-loop GETs of `url` at `rate` per second for `durationMs`, sent from a child process —
+ * another client, as a second tenant's traffic would be, whose CPU stays out of this process's
+ * event loop (and so out of the latencies a SteadyLoad here measures). Resolves once every
+ * request has been answered or has failed.
+ */
+export async function openLoopInChild(url: string, options: OpenLoopOptions): Promise<StatusCounts> {
+  const args = [url, String(options.rate), String(options.durationMs), String(options.timeoutMs ?? 10_000)];
+  const child = spawn(process.execPath, ["-e", openLoopScript, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  if (options.nice !== undefined && child.pid !== undefined) setPriority(child.pid, options.nice);
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += String(d)));
+  child.stderr.on("data", (d: Buffer) => (err += String(d)));
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`open-loop load ended with ${code}: ${err}`);
+  return JSON.parse(out) as StatusCounts;
 }

@@ -11,7 +11,12 @@ export class IsleError extends Error {
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    // An expected refusal, named by its code: no stack trace. Capturing one is most of the
+    // cost of a 429 under a flood, and a client's error never shows it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "IsleError";
     this.code = code;
     this.details = details;

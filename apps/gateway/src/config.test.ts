@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { scaleSpecProblem } from "@isle/scaler";
 import { loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
@@ -49,6 +50,17 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ISLE_SCHEDULE_MIN_INTERVAL_S: "0" })).toThrow(/ISLE_SCHEDULE_MIN_INTERVAL_S/);
     // At least a day's catch-up could outlive the queue's 24 h idempotency window.
     expect(() => loadConfig({ ISLE_SCHEDULE_CATCHUP_S: "86400" })).toThrow(/ISLE_SCHEDULE_CATCHUP_S/);
+  });
+
+  it("gives the scaler a valid spec for every window it accepts: a tenth for the panic window, at least 1 s", () => {
+    const spec = (window: string) => {
+      const { targetConcurrency, scaleToZeroAfterMs, stableWindowMs, panicWindowMs, maxReplicas } = loadConfig({ ISLE_SCALE_WINDOW_S: window }).scaling;
+      return { targetConcurrency, scaleToZeroAfterMs, stableWindowMs, panicWindowMs, maxReplicas };
+    };
+    expect(spec("60")).toMatchObject({ stableWindowMs: 60_000, panicWindowMs: 6_000 });
+    expect(spec("6")).toMatchObject({ stableWindowMs: 6_000, panicWindowMs: 1_000 });
+    for (const window of ["6", "9", "10", "60", "3600"]) expect(scaleSpecProblem(spec(window)), window).toBeUndefined();
+    expect(() => loadConfig({ ISLE_SCALE_WINDOW_S: "5" })).toThrow(/ISLE_SCALE_WINDOW_S/);
   });
 
   it("treats an empty DATABASE_URL as unset", () => {

@@ -101,7 +101,7 @@ const schema = z.object({
   ISLE_SCALE_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Seconds without a request before a function goes to zero replicas (a function's own `idleSeconds` wins). */
   ISLE_SCALE_IDLE_S: z.coerce.number().int().min(1).max(86_400).default(300),
-  /** The scaler's stable window in seconds (Knative's 60 s); its panic window is a tenth of it. */
+  /** The scaler's stable window in seconds (Knative's 60 s); its panic window is a tenth of it, at least 1 s. */
   ISLE_SCALE_WINDOW_S: z.coerce.number().int().min(6).max(3600).default(60),
   /** Replicas of one function at most, unless it sets its own `max`. */
   ISLE_SCALE_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
@@ -195,7 +195,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       targetConcurrency: v.ISLE_SCALE_TARGET_CONCURRENCY,
       scaleToZeroAfterMs: v.ISLE_SCALE_IDLE_S * 1000,
       stableWindowMs: v.ISLE_SCALE_WINDOW_S * 1000,
-      panicWindowMs: v.ISLE_SCALE_WINDOW_S * 100,
+      // The scaler's buckets are 1 s: a tenth of a window under 10 s would be no window at all.
+      panicWindowMs: Math.max(1000, v.ISLE_SCALE_WINDOW_S * 100),
       maxReplicas: v.ISLE_SCALE_MAX_REPLICAS,
       tenantMaxReplicas: v.ISLE_TENANT_MAX_REPLICAS,
       tickMs: v.ISLE_SCALER_TICK_MS,

@@ -46,4 +46,11 @@ describe("scale spec", () => {
     expect(resolveScaleSpec(scaleSpecFromSettings({}))).toEqual(defaultScaleSpec);
     expect(scaleSpecProblem(scaleSpecFromSettings({ max: 0 }))?.key).toBe("maxReplicas");
   });
+
+  it("leaves the platform's defaults in place for the settings a function does not have", () => {
+    const platform = { maxReplicas: 3, targetConcurrency: 5, scaleToZeroAfterMs: 5_000 };
+    expect(scaleSpecFromSettings({})).toEqual({});
+    expect(resolveScaleSpec({ ...platform, ...scaleSpecFromSettings({ min: 1 }) })).toMatchObject({ ...platform, minReplicas: 1 });
+    expect(resolveScaleSpec({ ...platform, ...scaleSpecFromSettings({ max: 2, idleSeconds: 0 }) })).toMatchObject({ maxReplicas: 2, targetConcurrency: 5, scaleToZeroAfterMs: 0 });
+  });
 });

@@ -114,12 +114,14 @@ export interface ScaleSettings {
 /**
  * The part of a spec a function's stored settings give; the rest is the platform's. Kept here, not
  * in the loop, so the API can validate settings with {@link scaleSpecProblem} under the same names.
+ * Only the settings the function has are keys of the result, so spreading it over the platform's
+ * defaults keeps those it does not set.
  */
 export function scaleSpecFromSettings(settings: ScaleSettings): Partial<ScaleSpec> {
-  return {
-    minReplicas: settings.min,
-    maxReplicas: settings.max,
-    targetConcurrency: settings.targetConcurrency,
-    scaleToZeroAfterMs: settings.idleSeconds === undefined ? undefined : settings.idleSeconds * 1000,
-  };
+  const spec: Partial<ScaleSpec> = {};
+  if (settings.min !== undefined) spec.minReplicas = settings.min;
+  if (settings.max !== undefined) spec.maxReplicas = settings.max;
+  if (settings.targetConcurrency !== undefined) spec.targetConcurrency = settings.targetConcurrency;
+  if (settings.idleSeconds !== undefined) spec.scaleToZeroAfterMs = settings.idleSeconds * 1000;
+  return spec;
 }

@@ -86,6 +86,31 @@ describe("ScalerLoop", () => {
     expect(commands.filter((c) => c.command.command?.$case === "evict").length).toBeLessThanOrEqual(told + 1);
   }, 60_000);
 
+  it("scales a function without settings of its own by the platform's defaults", async () => {
+    const { db } = opened.database;
+    const tenant = await createTenant(db, "defaults");
+    const fn = await upsertFunction(db, tenant.id, "plain", {});
+    const clock = { now: 3_000_000 };
+    const { membership, loaded, heartbeat } = cluster(clock);
+    const replicas = new ReplicaTable(db, logger);
+    const defaults = { targetConcurrency: 5, maxReplicas: 2 };
+    const loop = new ScalerLoop({ database: opened.database, membership, replicas, buffered: () => new Map(), logger, defaults, now: () => clock.now });
+    await replicas.activate(tenant.id, fn.id);
+    /** Replicas after three decisions with `inFlight` running on one agent. */
+    const under = async (inFlight: number) => {
+      loaded.set("agent-1", [{ tenantId: tenant.id, functionId: fn.id, deploymentId: "d", inFlight }]);
+      for (let i = 0; i < 3; i++) {
+        clock.now += 1000;
+        heartbeat();
+        await loop.tick(db);
+      }
+      return replicas.replicas(fn.id);
+    };
+    // 9 in flight: 2 replicas at 5 each (at the built-in 10 it would be 1), and never above the platform's 2.
+    expect(await under(9)).toBe(2);
+    expect(await under(40)).toBe(2);
+  }, 60_000);
+
   it("never gives a tenant more replicas than its quota over all its functions", async () => {
     const { db } = opened.database;
     const tenant = await createTenant(db, "capped");

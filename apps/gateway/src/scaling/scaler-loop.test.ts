@@ -1,8 +1,20 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { advisoryLockKeys, createTenant, openDatabase, replicaCountsChangedSince, updateTenantQuotas, upsertFunction, type Database } from "@isle/db";
+import { createHash } from "node:crypto";
+import {
+  activateDeployment,
+  advisoryLockKeys,
+  createDeployment,
+  createTenant,
+  openDatabase,
+  putArtifact,
+  replicaCountsChangedSince,
+  updateTenantQuotas,
+  upsertFunction,
+  type Database,
+} from "@isle/db";
 import { openTestDatabase, type OpenTestDatabase } from "@isle/db/testing";
-import type { controlV1 } from "@isle/proto";
+import { controlV1 } from "@isle/proto";
 import { sql } from "drizzle-orm";
 import { createLogger } from "@isle/telemetry";
 import { Membership } from "../control/membership.js";
@@ -84,6 +96,34 @@ describe("ScalerLoop", () => {
     const told = evicts.length;
     await step();
     expect(commands.filter((c) => c.command.command?.$case === "evict").length).toBeLessThanOrEqual(told + 1);
+  }, 60_000);
+
+  it("prewarms a new replica with the deployment's ids and artifact, leaving the env to the agent", async () => {
+    const { db } = opened.database;
+    const tenant = await createTenant(db, "warm");
+    const fn = await upsertFunction(db, tenant.id, "api", { scale: { min: 2 } });
+    const code = Buffer.from("export default { fetch: () => new Response('hi') };");
+    const artifactHash = createHash("sha256").update(code).digest("hex");
+    await putArtifact(db, artifactHash, code);
+    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: fn.id, artifactHash, entry: "index.js" });
+    await activateDeployment(db, tenant.id, fn.id, deployment.id);
+    const clock = { now: 4_000_000 };
+    const { membership, commands, heartbeat } = cluster(clock);
+    const replicas = new ReplicaTable(db, logger);
+    const loop = new ScalerLoop({ database: opened.database, membership, replicas, buffered: () => new Map(), logger, now: () => clock.now });
+    await replicas.activate(tenant.id, fn.id);
+    clock.now += 1000;
+    heartbeat();
+    await loop.tick(db);
+    expect(replicas.replicas(fn.id)).toBe(2);
+    const prewarms = commands.filter((c) => c.command.command?.$case === "prewarm");
+    expect(prewarms.map((c) => c.agentId)).toEqual([rankByRendezvous(fn.id, membership.healthy(), (m) => m.agentId)[1]!.agentId]);
+    // As the agent reads it off the wire: an empty env reference means the function's current env.
+    const sent = controlV1.ControlCommand.decode(controlV1.ControlCommand.encode(prewarms[0]!.command).finish());
+    expect(sent.command).toEqual({
+      $case: "prewarm",
+      value: { tenantId: tenant.id, functionId: fn.id, deploymentId: deployment.id, artifactHash, envRef: "" },
+    });
   }, 60_000);
 
   it("scales a function without settings of its own by the platform's defaults", async () => {

@@ -53,6 +53,27 @@ describe("Membership", () => {
     for (let i = 0; i < 5; i++) expect(members.pick()?.agentId).toBe("idle");
   });
 
+  it("counts a request out of the agent's load when it ends, also after reports came while it ran", () => {
+    const members = new Membership(1000, Date.now, () => 0);
+    const session = {};
+    members.report(report("a"), session);
+    members.report(report("b"), session);
+    // A request placed on "a" holds the member it was placed on, as the invoker does.
+    const placed = members.get("a")!;
+    placed.localInFlight++;
+    members.report(report("a", { inFlight: 1 }), session);
+    members.report(report("a", { inFlight: 1 }), session);
+    placed.localInFlight--;
+    members.report(report("a", { inFlight: 0 }), session);
+    expect(members.get("a")?.localInFlight).toBe(0);
+    // Both idle again: ties go to the first choice, "a", instead of "a" counting as busy for ever.
+    expect(members.pick()?.agentId).toBe("a");
+    // A new stream (the agent reconnected) starts a fresh count.
+    placed.localInFlight++;
+    members.report(report("a"), {});
+    expect(members.get("a")?.localInFlight).toBe(0);
+  });
+
   it("can exclude agents already tried", () => {
     const members = new Membership();
     members.report(report("a"), {});

@@ -40,21 +40,26 @@ export class Membership {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Records a report; the first report of a session registers the agent. */
+  /**
+   * Records a report; the first report of a session registers the agent. Later reports of the
+   * session update the same member in place: requests placed on it hold it and count themselves
+   * out of its `localInFlight` when they end, whatever reports came meanwhile.
+   */
   report(report: controlV1.AgentReport, session: AgentSession): void {
     const existing = this.members.get(report.agentId);
-    this.members.set(report.agentId, {
+    const reported = {
       agentId: report.agentId,
       address: report.address,
       capacity: report.capacity,
       reportedInFlight: report.inFlight,
-      localInFlight: existing?.session === session ? existing.localInFlight : 0,
       draining: report.draining,
       workerdReady: report.workerdReady,
       loaded: report.loaded ?? [],
       lastSeenMs: this.now(),
       session,
-    });
+    };
+    if (existing?.session === session) Object.assign(existing, reported);
+    else this.members.set(report.agentId, { ...reported, localInFlight: 0 });
   }
 
   /** The agent's stream ended; forget it unless a newer stream replaced it. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { createScratchDatabase } from "./database.js";
@@ -54,6 +54,22 @@ export interface ClusterNode {
   agent: NamespacedProcess;
 }
 
+/** One agent as a gateway lists it (`GET /v1/agents`). */
+export interface AgentView {
+  id: string;
+  address: string;
+  healthy: boolean;
+  draining: boolean;
+  capacity: number;
+  inFlight: number;
+  workerdReady: number;
+  loadedFunctions: number;
+  lastSeenMsAgo: number;
+}
+
+/** One line of a part's JSON log. */
+export type LogLine = Record<string, unknown> & { msg?: string };
+
 /**
  * Isle across several "machines" on one Linux box: gateways and agent nodes each in a network
  * namespace with its own address (NetworkLab), sharing one fresh Postgres database (dropped at
@@ -62,6 +78,8 @@ export interface ClusterNode {
 export class IsleCluster {
   readonly gateways: ClusterGateway[] = [];
   readonly nodes: ClusterNode[] = [];
+  /** Where each process's log began at its last start: a restarted part appends to the same file. */
+  private readonly logStarts = new Map<NamespacedProcess, number>();
 
   /** Use startIsleCluster(), which builds the network, database and processes around it. */
   constructor(
@@ -117,8 +135,8 @@ export class IsleCluster {
   /** Starts a killed node's sidecar and agent again. */
   restartNode(n: number): void {
     const node = this.node(n);
-    node.sidecar.start();
-    node.agent.start();
+    this.restart(node.sidecar);
+    this.restart(node.agent);
   }
 
   /** Kills a gateway (SIGKILL unless told otherwise) and waits for it to exit. */
@@ -127,7 +145,58 @@ export class IsleCluster {
   }
 
   restartGateway(n: number): void {
-    this.gateway(n).process.start();
+    this.restart(this.gateway(n).process);
+  }
+
+  /** The agents `gateway` lists, with their load (`GET /v1/agents`), by id. */
+  async agents(gateway: ClusterGateway): Promise<Map<string, AgentView>> {
+    const res = await gateway.api.operator("/v1/agents");
+    if (!res.ok) throw new Error(`GET /v1/agents on ${gateway.name}: ${res.status} ${await res.text()}`);
+    const { agents } = (await res.json()) as { agents: AgentView[] };
+    return new Map(agents.map((a) => [a.id, a]));
+  }
+
+  /** Invocations node `n`'s agent has ended (refusals included), by its isle_agent_invocations_total. */
+  async nodeInvocations(n: number): Promise<number> {
+    const text = await (await fetch(this.node(n).metricsUrl)).text();
+    let sum = 0;
+    for (const match of text.matchAll(/^isle_agent_invocations_total(?:\{[^}]*\})?\s+(\S+)$/gm)) sum += Number(match[1]);
+    return sum;
+  }
+
+  /** The JSON lines `proc` has logged since it last started. */
+  logLines(proc: NamespacedProcess): LogLine[] {
+    if (!existsSync(proc.logFile)) return [];
+    const text = readFileSync(proc.logFile).subarray(this.logStarts.get(proc) ?? 0).toString("utf8");
+    const lines: LogLine[] = [];
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        // a line being written
+      }
+    }
+    return lines;
+  }
+
+  /**
+   * The running gateway that leads the scaler by its own log: its last word on it since it
+   * started is "leading the scaler" (not "no longer leading the scaler"). Undefined when none does.
+   */
+  scalerLeader(): ClusterGateway | undefined {
+    const leaders = this.gateways.filter((g) => {
+      if (!g.process.running) return false;
+      const said = this.logLines(g.process).filter((l) => l.msg === "leading the scaler" || l.msg === "no longer leading the scaler");
+      return said.at(-1)?.msg === "leading the scaler";
+    });
+    if (leaders.length > 1) throw new Error(`${leaders.map((g) => g.name).join(" and ")} both say they lead the scaler\n${this.tail()}`);
+    return leaders[0];
+  }
+
+  private restart(proc: NamespacedProcess): void {
+    this.logStarts.set(proc, existsSync(proc.logFile) ? statSync(proc.logFile).size : 0);
+    proc.start();
   }
 
   /** SQL on the cluster's database, from the test process. */

@@ -59,11 +59,7 @@ export class SteadyLoad {
 
   /** Samples by outcome: `{ "200": 97, "502": 2, error: 1 }`, over those started in [fromMs, toMs). */
   counts(fromMs = 0, toMs = Infinity): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const s of this.samples) {
-      if (s.startedMs >= fromMs && s.startedMs < toMs) counts[String(s.status)] = (counts[String(s.status)] ?? 0) + 1;
-    }
-    return counts;
+    return countOutcomes(this.samples, fromMs, toMs);
   }
 
   private catchUp(): void {
@@ -81,13 +77,77 @@ export class SteadyLoad {
   }
 
   private async send(url: string): Promise<void> {
-    const startedMs = this.now();
+    this.samples.push(await timedRequest(url, this.options.timeoutMs, () => this.now()));
+  }
+}
+
+export interface ConcurrentLoadOptions {
+  /** Requests in flight at any moment: each worker sends its next request when its last one ends (closed loop). */
+  concurrency: number;
+  /** A request without a response by then counts as an error. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * A fixed number of requests always in flight, spread round-robin over `urls`; the number can
+ * be stepped up or down while it runs, to see how the scaler answers a change of concurrency.
+ */
+export class ConcurrentLoad {
+  readonly samples: LoadSample[] = [];
+  private readonly workers = new Set<Promise<void>>();
+  private readonly began = Date.now();
+  private readonly timeoutMs: number;
+  private concurrency = 0;
+  /** Indexes of the workers running now; worker i runs while i < concurrency. */
+  private readonly active = new Set<number>();
+  private sent = 0;
+
+  private constructor(private readonly urls: readonly string[], options: ConcurrentLoadOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.setConcurrency(options.concurrency);
+  }
+
+  static start(urls: readonly string[], options: ConcurrentLoadOptions): ConcurrentLoad {
+    if (urls.length === 0 || options.concurrency < 0) throw new Error("a load needs at least one URL and a concurrency of 0 or more");
+    return new ConcurrentLoad(urls, options);
+  }
+
+  /** Milliseconds since the load began, on the samples' clock. */
+  now(): number {
+    return Date.now() - this.began;
+  }
+
+  /** More workers start at once; fewer, and the extra ones stop once their request ends. */
+  setConcurrency(n: number): void {
+    this.concurrency = n;
+    for (let index = 0; index < n; index++) {
+      if (this.active.has(index)) continue;
+      this.active.add(index);
+      const worker = this.work(index).finally(() => this.workers.delete(worker));
+      this.workers.add(worker);
+    }
+  }
+
+  /** Stops sending, waits for what is in flight, and returns every sample. */
+  async stop(): Promise<LoadSample[]> {
+    this.concurrency = 0;
+    await Promise.all([...this.workers]);
+    return this.samples;
+  }
+
+  /** Samples by outcome over those started in [fromMs, toMs), as SteadyLoad.counts. */
+  counts(fromMs = 0, toMs = Infinity): Record<string, number> {
+    return countOutcomes(this.samples, fromMs, toMs);
+  }
+
+  private async work(index: number): Promise<void> {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.options.timeoutMs) });
-      await res.arrayBuffer();
-      this.samples.push({ url, startedMs, status: res.status, durationMs: this.now() - startedMs });
-    } catch (err) {
-      this.samples.push({ url, startedMs, status: "error", durationMs: this.now() - startedMs, error: err instanceof Error ? err.message : String(err) });
+      while (index < this.concurrency) {
+        const url = this.urls[this.sent++ % this.urls.length]!;
+        this.samples.push(await timedRequest(url, this.timeoutMs, () => this.now()));
+      }
+    } finally {
+      this.active.delete(index);
     }
   }
 }
@@ -155,4 +215,24 @@ export async function openLoopInChild(url: string, options: OpenLoopOptions): Pr
   const [code] = (await once(child, "exit")) as [number | null];
   if (code !== 0) throw new Error(`open-loop load ended with ${code}: ${err}`);
   return JSON.parse(out) as StatusCounts;
+}
+
+/** One GET with a timeout, as a sample on the `now` clock; never throws. */
+async function timedRequest(url: string, timeoutMs: number, now: () => number): Promise<LoadSample> {
+  const startedMs = now();
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return { url, startedMs, status: res.status, durationMs: now() - startedMs };
+  } catch (err) {
+    return { url, startedMs, status: "error", durationMs: now() - startedMs, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function countOutcomes(samples: readonly LoadSample[], fromMs: number, toMs: number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.startedMs >= fromMs && s.startedMs < toMs) counts[String(s.status)] = (counts[String(s.status)] ?? 0) + 1;
+  }
+  return counts;
 }

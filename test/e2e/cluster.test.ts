@@ -246,6 +246,8 @@ describe("a cluster of two gateways and three agent nodes", () => {
     console.log(
       `kill -9 of node2 at ${killedMs} ms under 50 req/s: ${JSON.stringify(counts)} of ${load.samples.length}; after the kill ${JSON.stringify(load.counts(killedMs))}`,
     );
+    const failed = load.samples.filter((s) => s.status !== 200);
+    if (failed.length > 0) console.log(`not 200: ${JSON.stringify(failed)}`);
     const lost = unanswered(load.samples);
     expect(lost, JSON.stringify(lost.slice(0, 5))).toEqual([]);
     expect(load.samples.length).toBeGreaterThanOrEqual(450);

@@ -9,6 +9,7 @@ export interface LoadSample {
   /** The HTTP status, or "error" when no response came (refused, reset, timed out). */
   status: number | "error";
   durationMs: number;
+  /** Why no response came, or the start of a 5xx answer's body. */
   error?: string;
 }
 
@@ -222,8 +223,11 @@ async function timedRequest(url: string, timeoutMs: number, now: () => number): 
   const startedMs = now();
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return { url, startedMs, status: res.status, durationMs: now() - startedMs };
+    const body = await res.text();
+    const sample: LoadSample = { url, startedMs, status: res.status, durationMs: now() - startedMs };
+    // A failure's answer says why (the platform's error JSON).
+    if (res.status >= 500) sample.error = body.slice(0, 300);
+    return sample;
   } catch (err) {
     return { url, startedMs, status: "error", durationMs: now() - startedMs, error: err instanceof Error ? err.message : String(err) };
   }

@@ -100,7 +100,7 @@ describe("ScalerLoop", () => {
 
   it("prewarms a new replica with the deployment's ids and artifact, leaving the env to the agent", async () => {
     const { db } = opened.database;
-    const tenant = await createTenant(db, "warm");
+    const tenant = await createTenant(db, "kept-warm");
     const fn = await upsertFunction(db, tenant.id, "api", { scale: { min: 2 } });
     const code = Buffer.from("export default { fetch: () => new Response('hi') };");
     const artifactHash = createHash("sha256").update(code).digest("hex");
@@ -150,6 +150,27 @@ describe("ScalerLoop", () => {
     expect(await under(9)).toBe(2);
     expect(await under(40)).toBe(2);
   }, 60_000);
+
+  it("gives a deployed function its minimum before its first request, and prewarms those replicas", async () => {
+    const { db } = opened.database;
+    const tenant = await createTenant(db, "min-first");
+    const fn = await upsertFunction(db, tenant.id, "api", { scale: { min: 2 } });
+    const artifact = Buffer.from("export default {}");
+    const hash = createHash("sha256").update(artifact).digest("hex");
+    await putArtifact(db, hash, artifact);
+    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: fn.id, artifactHash: hash, entry: "index.js" });
+    await activateDeployment(db, tenant.id, fn.id, deployment.id);
+    const clock = { now: 9_000_000 };
+    const { membership, commands } = cluster(clock);
+    const replicas = new ReplicaTable(db, logger);
+    const loop = new ScalerLoop({ database: opened.database, membership, replicas, buffered: () => new Map(), logger, now: () => clock.now });
+    await loop.tick(db);
+    expect(replicas.replicas(fn.id)).toBe(2);
+    const ranked = rankByRendezvous(fn.id, membership.healthy(), (m) => m.agentId).map((m) => m.agentId);
+    const prewarmed = commands.filter((c) => c.command.command?.$case === "prewarm" && c.command.command.value.functionId === fn.id);
+    expect(prewarmed.map((c) => c.agentId)).toEqual(ranked.slice(0, 2));
+    expect(prewarmed[0]?.command.command?.value).toMatchObject({ deploymentId: deployment.id, artifactHash: hash });
+  });
 
   it("never gives a tenant more replicas than its quota over all its functions", async () => {
     const { db } = opened.database;

@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../client.js";
 import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
+import { putArtifact } from "./artifacts.js";
+import { activateDeployment, createDeployment } from "./deployments.js";
 import { deleteFunction, upsertFunction } from "./functions.js";
 import { activateFunction, listScalingSubjects, replicaCountsChangedSince, setFunctionReplicas } from "./replicas.js";
 import { createTenant, updateTenantQuotas } from "./tenants.js";
@@ -61,13 +64,22 @@ describe.each(drivers)("replica counts (%s)", (driver) => {
     const loaded = await upsertFunction(db, tenant.id, "loaded", {});
     const idle = await upsertFunction(db, tenant.id, "idle", {});
     const gone = await upsertFunction(db, tenant.id, "gone", {});
+    // Kept warm from its deploy on, before any request; without a deploy a minimum means nothing yet.
+    const warm = await upsertFunction(db, tenant.id, "warm", { scale: { min: 2 } });
+    await upsertFunction(db, tenant.id, "undeployed", { scale: { min: 2 } });
+    const artifact = Buffer.from("export default {}");
+    const hash = createHash("sha256").update(artifact).digest("hex");
+    await putArtifact(db, hash, artifact);
+    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: warm.id, artifactHash: hash, entry: "index.js" });
+    await activateDeployment(db, tenant.id, warm.id, deployment.id);
     await setFunctionReplicas(db, tenant.id, running.id, 2);
     await setFunctionReplicas(db, tenant.id, idle.id, 0);
     await setFunctionReplicas(db, tenant.id, gone.id, 1);
     await deleteFunction(db, tenant.id, "gone");
 
     const subjects = (await listScalingSubjects(db, [loaded.id, "fn_missing"])).filter((s) => s.tenantId === tenant.id);
-    expect(subjects.map((s) => s.functionId).sort()).toEqual([loaded.id, running.id].sort());
+    expect(subjects.map((s) => s.functionId).sort()).toEqual([loaded.id, running.id, warm.id].sort());
+    expect(subjects.find((s) => s.functionId === warm.id)).toMatchObject({ deploymentId: deployment.id, artifactHash: hash });
     expect(subjects.find((s) => s.functionId === running.id)).toMatchObject({ scale: { max: 3 }, quotas: { maxReplicas: 5 } });
   });
 });

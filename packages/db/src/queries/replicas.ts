@@ -1,4 +1,4 @@
-import { eq, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { IsleDb } from "../client.js";
 import { deployments } from "../schema/deployments.js";
 import { functionReplicas } from "../schema/function-replicas.js";
@@ -73,8 +73,9 @@ export interface ScalingSubject {
 }
 
 /**
- * The scaling settings of the given functions and of every function that
- * has replicas, with their tenants' quotas: all the scaler decides about.
+ * The scaling settings of the given functions, of every function that has
+ * replicas and of every deployed function with a minimum, with their
+ * tenants' quotas: all the scaler decides about.
  * Functions that no longer exist are absent.
  */
 export async function listScalingSubjects(db: IsleDb, withLoad: string[]): Promise<ScalingSubject[]> {
@@ -86,13 +87,15 @@ export async function listScalingSubjects(db: IsleDb, withLoad: string[]): Promi
     deploymentId: deployments.id,
     artifactHash: deployments.artifactHash,
   };
+  // A deployed function with a minimum counts even before its first request.
+  const minimum = sql`case when jsonb_typeof(${functions.scale}->'min') = 'number' then (${functions.scale}->>'min')::numeric else 0 end`;
   const scaled = await db
     .select(columns)
-    .from(r)
-    .innerJoin(functions, eq(functions.id, r.functionId))
+    .from(functions)
     .innerJoin(tenants, eq(tenants.id, functions.tenantId))
+    .leftJoin(r, eq(r.functionId, functions.id))
     .leftJoin(deployments, eq(deployments.id, functions.activeDeploymentId))
-    .where(gt(r.replicas, 0));
+    .where(or(gt(r.replicas, 0), and(isNotNull(functions.activeDeploymentId), sql`${minimum} > 0`)));
   const known = new Set(scaled.map((s) => s.functionId));
   const missing = withLoad.filter((id) => !known.has(id));
   if (missing.length === 0) return scaled;

@@ -127,6 +127,8 @@ export class ScalerLoop {
     const subjects = await listScalingSubjects(db, [...load.keys()]);
     const byTenant = new Map<string, ScalingSubject[]>();
     const claims = new Map<string, { functionId: string; replicas: number; targetConcurrency: number }>();
+    /** Why the policy decided as it did (stable, panic, activation…), for the log line of a change. */
+    const reasons = new Map<string, string>();
     for (const subject of subjects) {
       const spec = this.specOf(subject);
       let state = this.states.get(subject.functionId);
@@ -149,6 +151,7 @@ export class ScalerLoop {
       );
       state.panicTriggeredAtMs = decision.panicTriggeredAtMs;
       claims.set(subject.functionId, { functionId: subject.functionId, replicas: decision.replicas, targetConcurrency: spec.targetConcurrency });
+      reasons.set(subject.functionId, decision.reason);
       byTenant.set(subject.tenantId, [...(byTenant.get(subject.tenantId) ?? []), subject]);
     }
     const seen = new Set(subjects.map((s) => s.functionId));
@@ -166,7 +169,7 @@ export class ScalerLoop {
         if (grant.replicas === current) continue;
         await setFunctionReplicas(db, tenantId, grant.functionId, grant.replicas);
         replicas.apply({ tenantId, functionId: grant.functionId, replicas: grant.replicas });
-        logger.info({ tenantId, functionId: grant.functionId, from: current, to: grant.replicas, capped: grant.capped }, "scaled");
+        logger.info({ tenantId, functionId: grant.functionId, from: current, to: grant.replicas, reason: reasons.get(grant.functionId), capped: grant.capped }, "scaled");
         if (grant.replicas > current) this.prewarm(tenantSubjects.find((s) => s.functionId === grant.functionId)!, current, grant.replicas);
       }
     }

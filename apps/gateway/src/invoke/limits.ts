@@ -65,8 +65,14 @@ export function invocationLimits(limits: FunctionLimits): agentV1.Limits {
  */
 export function declaredLengthOver(headers: Iterable<[string, string]>, maxBytes: number): boolean {
   if (maxBytes <= 0) return false;
+  const declared = declaredLength(headers);
+  return declared !== undefined && declared > maxBytes;
+}
+
+/** The body's length as its Content-Length header declares it; undefined without one (chunked). */
+export function declaredLength(headers: Iterable<[string, string]>): number | undefined {
   for (const [name, value] of headers) {
-    if (name === "content-length") return Number(value) > maxBytes;
+    if (name === "content-length") return Number(value);
   }
-  return false;
+  return undefined;
 }

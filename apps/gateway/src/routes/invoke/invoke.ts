@@ -9,7 +9,7 @@ import { newInvocationId } from "../../ids.js";
 import { signCallToken, type CallTokens } from "../../invoke/call-token.js";
 import type { InvocationRecorder } from "../../invoke/invocation-recorder.js";
 import type { OutlierDetector } from "../../invoke/outlier-detector.js";
-import { declaredLengthOver } from "../../invoke/limits.js";
+import { declaredLength, declaredLengthOver } from "../../invoke/limits.js";
 import type { Invoker } from "../../invoke/sidecar-invoker.js";
 import { wasUndelivered } from "../../invoke/node-fault.js";
 import type { Placer } from "../../scaling/placer.js";
@@ -129,9 +129,14 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       throw new IsleError("payload_too_large", `the request body is over the function's limit of ${maxRequestBytes} bytes`);
     }
     head.callToken = signCallToken(callTokens, head, target.tenantId, callDepth + 1);
-    // A failover may resend only what never reached a function: a body once read is gone.
+    // A failover may resend only what never reached a function. A small body declared by its
+    // length is read whole first, so it can be sent again; a larger or chunked one streams, and
+    // once read it is gone.
     let bodyTaken = false;
-    const body = incoming.body && observeFirstRead(incoming.body, () => (bodyTaken = true));
+    const declared = declaredLength(incoming.headers);
+    const replayable = incoming.body && declared !== undefined && declared <= replayableBodyBytes ? await readWhole(incoming.body) : undefined;
+    const bodyOfTry = () => (replayable ? once(replayable) : incoming.body && observeFirstRead(incoming.body, () => (bodyTaken = true)));
+    let body = bodyOfTry();
     const place = { tenantId: target.tenantId, functionId: target.functionId, deadlineMs: head.deadlineUnixMs, exclude: new Set<string>() };
     let agent: AgentMember;
     try {
@@ -153,8 +158,10 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
         return response;
       } catch (err) {
         // Another replica, if one is there now: a failover never waits for one to appear.
-        const failover = wasUndelivered(err) && !bodyTaken && tries < maxTries ? placer.placeNow({ ...place, exclude: place.exclude.add(agent.agentId) }) : undefined;
+        const resendable = replayable !== undefined || !bodyTaken;
+        const failover = wasUndelivered(err) && resendable && tries < maxTries ? placer.placeNow({ ...place, exclude: place.exclude.add(agent.agentId) }) : undefined;
         if (failover) {
+          body = bodyOfTry();
           deps.logger.debug({ invocationId, from: agent.agentId, to: failover.agentId }, "invocation not delivered; trying another replica");
           agent = failover;
           continue;
@@ -186,6 +193,24 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
 
 /** Tries of one sync invocation on different replicas, when the earlier ones never reached the function. */
 const maxTries = 3;
+
+/** Request bodies up to this size (declared by Content-Length) are kept for a failover. */
+const replayableBodyBytes = 64 * 1024;
+
+async function readWhole(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk);
+  } catch {
+    // The client's upload broke off: nothing reached the function, and nobody waits for an answer.
+    throw new IsleError("bad_request", "the request body could not be read");
+  }
+  return Buffer.concat(chunks);
+}
+
+async function* once(bytes: Buffer): AsyncIterable<Uint8Array> {
+  if (bytes.length > 0) yield bytes;
+}
 
 /** The same body, calling `onRead` when something first asks it for bytes. */
 async function* observeFirstRead(body: AsyncIterable<Uint8Array>, onRead: () => void): AsyncIterable<Uint8Array> {

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../client.js";
-import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
+import { drivers, openTestDatabase, type OpenTestDatabase } from "../test-support/databases.js";
 import { putArtifact } from "./artifacts.js";
 import { activateDeployment, createDeployment } from "./deployments.js";
 import { deleteFunction, upsertFunction } from "./functions.js";
@@ -9,19 +8,14 @@ import { activateFunction, listScalingSubjects, replicaCountsChangedSince, setFu
 import { createTenant, updateTenantQuotas } from "./tenants.js";
 
 describe.each(drivers)("replica counts (%s)", (driver) => {
-  let test: TestDatabase;
-  let database: Database;
+  let opened: OpenTestDatabase;
   beforeAll(async () => {
-    test = await createTestDatabase(driver);
-    database = await openDatabase(test.options);
+    opened = await openTestDatabase(driver);
   });
-  afterAll(async () => {
-    await database?.close();
-    await test?.dispose();
-  });
+  afterAll(() => opened?.dispose());
 
   it("activates a function at zero once, and leaves a running one alone", async () => {
-    const { db } = database;
+    const { db } = opened.database;
     const tenant = await createTenant(db, "acme");
     const fn = await upsertFunction(db, tenant.id, "api", {});
     expect(await activateFunction(db, tenant.id, fn.id)).toBe(1);
@@ -32,7 +26,7 @@ describe.each(drivers)("replica counts (%s)", (driver) => {
   });
 
   it("shows each change to a poller that asks for changes since its last read, zero included", async () => {
-    const { db } = database;
+    const { db } = opened.database;
     const tenant = await createTenant(db, "poll");
     const a = await upsertFunction(db, tenant.id, "a", {});
     const b = await upsertFunction(db, tenant.id, "b", {});
@@ -57,7 +51,7 @@ describe.each(drivers)("replica counts (%s)", (driver) => {
   });
 
   it("lists functions with replicas or with load, with their settings and quotas, and forgets deleted ones", async () => {
-    const { db } = database;
+    const { db } = opened.database;
     const tenant = await createTenant(db, "subjects");
     await updateTenantQuotas(db, tenant.id, { maxReplicas: 5 });
     const running = await upsertFunction(db, tenant.id, "running", { scale: { max: 3 } });

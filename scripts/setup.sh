@@ -11,7 +11,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 # rate limiter (REDIS_URL) and its tests; nats-server (with JetStream) backs the
 # async invocation queue when NATS_URL is set, and its tests; git (with its
 # http-backend) serves `git push` deploys; ip (iproute2) builds the network
-# namespaces of the multi-host tests.
+# namespaces of the multi-host tests; runc runs container functions as OCI
+# bundles, and busybox-static gives the container tests a one-file root
+# filesystem.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
@@ -19,6 +21,8 @@ command -v git >/dev/null || missing+=(git)
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || command -v ip >/dev/null || missing+=(iproute2)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || missing+=(nats-server)
+[ -x /usr/sbin/runc ] || command -v runc >/dev/null || missing+=(runc)
+[ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "isle setup: please install: ${missing[*]}" >&2

@@ -109,6 +109,11 @@ describe("RuncRunner with real runc", () => {
     expect((await polite.container.stop(5_000)).killed).toBe(false);
   });
 
+  it("fails a run whose process cannot start with runc's reason, and leaves nothing behind", async () => {
+    await expect(runner.run("bad", shell("", { args: ["/bin/no-such-program"] }))).rejects.toThrow(/no-such-program.*no such file|not found/i);
+    expect(readdirSync(join(dir, "work"))).toEqual([]);
+  });
+
   it("deletes the containers and bundles a previous agent run left behind", async () => {
     const left = await run(shell("sleep 600"));
     const pid = left.container.pid;

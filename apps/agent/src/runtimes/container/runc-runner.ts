@@ -128,16 +128,14 @@ export class RuncRunner {
       child.once("error", () => resolve(-1));
       child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
     });
-    let pid: number | undefined;
-    // runc writes the pid file once the container's process has started.
+    // runc writes the pid file once the container's process has started; a
+    // short-lived process may have exited by the time it is read, which is
+    // still a start.
+    let pid = readPid(pidFile);
     while (pid === undefined) {
       const status = await Promise.race([exited, sleep(10, "waiting" as const)]);
+      pid = readPid(pidFile);
       if (status !== "waiting") break;
-      try {
-        pid = Number(readFileSync(pidFile, "utf8").trim()) || undefined;
-      } catch {
-        // not written yet
-      }
     }
     if (pid === undefined) {
       const message = runcErrors(join(bundleDir, "runc.log"));
@@ -247,6 +245,14 @@ export class RuncContainer {
     await this.runner.exec(["delete", "--force", this.id]);
     this.deleted = true;
     rmSync(this.bundleDir, { recursive: true, force: true });
+  }
+}
+
+function readPid(pidFile: string): number | undefined {
+  try {
+    return Number(readFileSync(pidFile, "utf8").trim()) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

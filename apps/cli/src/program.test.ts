@@ -28,10 +28,10 @@ describe("the command line", () => {
     expect(ran.stderr).toContain('no profile named "staging"');
   });
 
-  it("refuses the container template honestly", async () => {
+  it("asks which language a bare --template container means", async () => {
     const ran = await runIsle(["init", "box", "--template", "container"]);
     expect(ran.code).toBe(exitCodes.usage);
-    expect(ran.stderr).toContain("the container runtime is not available yet");
+    expect(ran.stderr).toContain("use --template python, node-container or exec");
   });
 
   it("parses NAME=value pairs", () => {

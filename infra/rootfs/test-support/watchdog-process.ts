@@ -7,6 +7,11 @@ export interface RunningWatchdog {
   socket: string;
   /** Everything the process wrote to stderr so far: the function's logs. */
   logs(): string;
+  /**
+   * The logs once they contain `text`. The pipe from the process is read on its own schedule, so a
+   * line written before a response was sent can arrive here after that response.
+   */
+  logsWith(text: string, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +32,12 @@ export async function startWatchdog(command: string, args: string[], socket: str
   return {
     socket,
     logs: () => stderr,
+    async logsWith(text, timeoutMs = 5_000) {
+      for (const until = Date.now() + timeoutMs; !stderr.includes(text) && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return stderr;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -166,7 +166,6 @@ async function serve(handler, request, response) {
 
 async function main() {
   const handler = await loadHandler();
-  fs.rmSync(socketPath, { force: true }); // a socket left by a previous replica in the same directory
   const server = http.createServer((request, response) => {
     serve(handler, request, response).catch((error) => {
       log(`${request.method} ${request.url}: ${error && error.stack}`);
@@ -174,7 +173,14 @@ async function main() {
       else response.destroy();
     });
   });
-  server.listen(socketPath, () => log(`serving on ${socketPath}`));
+  // Listen on a temporary name, then rename: the socket appears only once it accepts connections,
+  // so its existence is the readiness signal. The rename replaces a previous replica's socket.
+  const partial = `${socketPath}.${process.pid}.tmp`;
+  fs.rmSync(partial, { force: true });
+  server.listen(partial, () => {
+    fs.renameSync(partial, socketPath);
+    log(`serving on ${socketPath}`);
+  });
   process.on("SIGTERM", () => server.close(() => process.exit(0)));
 }
 

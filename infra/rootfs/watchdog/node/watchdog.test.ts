@@ -72,8 +72,8 @@ describe("the Node.js watchdog", () => {
       expect(answer.status).toBe(500);
       expect(answer.body.toString()).toBe("internal error\n");
     }
-    expect(fn.logs()).toContain("secret detail 42");
-    expect(fn.logs()).toContain("TypeError: thrown detail");
+    expect(await fn.logsWith("secret detail 42")).toContain("secret detail 42");
+    expect(await fn.logsWith("TypeError: thrown detail")).toContain("TypeError: thrown detail");
   });
 
   it("answers 400 to a JSON content type whose body is not JSON", async () => {

@@ -63,7 +63,7 @@ describe("the Python watchdog, handler mode", () => {
     expect(answer.status).toBe(500);
     expect(answer.body.toString()).toBe("internal error\n");
     expect(answer.body.toString()).not.toContain("secret");
-    expect(fn.logs()).toContain("ValueError: secret detail 42");
+    expect(await fn.logsWith("ValueError: secret detail 42")).toContain("ValueError: secret detail 42");
     // The server survives the failure.
     expect((await request(fn.socket, { path: "/raw", method: "POST", body: "again" })).body.toString()).toBe("again");
   });
@@ -120,8 +120,8 @@ echo "$REQUEST_METHOD $PATH_INFO $QUERY_STRING $CONTENT_LENGTH $HTTP_X_THING $GR
     const answer = await request(fn.socket, { path: "/fail" });
     expect(answer.status).toBe(500);
     expect(answer.body.toString()).not.toContain("went wrong");
-    expect(fn.logs()).toContain("went wrong");
-    expect(fn.logs()).toContain("exited with status 3");
+    expect(await fn.logsWith("went wrong")).toContain("went wrong");
+    expect(await fn.logsWith("exited with status 3")).toContain("exited with status 3");
   });
 
   it("kills an executable that overruns ISLE_EXEC_TIMEOUT, children included, and answers 504", async () => {
@@ -133,7 +133,7 @@ echo "$REQUEST_METHOD $PATH_INFO $QUERY_STRING $CONTENT_LENGTH $HTTP_X_THING $GR
     expect(Date.now() - started).toBeLessThan(5_000);
     const sleeper = Number(readFileSync(mark, "utf8").trim());
     expect(aliveOrZombie(sleeper)).not.toBe("alive");
-    expect(fn.logs()).toContain("was killed");
+    expect(await fn.logsWith("was killed")).toContain("was killed");
   });
 
   it("streams an 8 MiB body through stdin and stdout", async () => {

@@ -290,9 +290,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
     def __init__(self, path, dispatch):
-        if os.path.exists(path):
-            os.unlink(path)  # a socket left by a previous replica in the same directory
-        super().__init__(path, Handler)
+        # Listen on a temporary name, then rename: the socket appears only once it accepts
+        # connections, so its existence is the readiness signal (bind and listen are two steps).
+        partial = f"{path}.{os.getpid()}.tmp"
+        super().__init__(partial, Handler)
+        os.replace(partial, path)  # also replaces a socket left by a previous replica
         self.dispatch = dispatch
 
 

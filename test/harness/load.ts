@@ -30,7 +30,7 @@ export class SteadyLoad {
   readonly samples: LoadSample[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly timer: NodeJS.Timeout;
-  private readonly began = Date.now();
+  private readonly began = performance.now();
   private sent = 0;
 
   private constructor(
@@ -46,9 +46,9 @@ export class SteadyLoad {
     return new SteadyLoad(urls, { timeoutMs: 10_000, maxInFlight: 256, ...options });
   }
 
-  /** Milliseconds since the load began, on the samples' clock. */
+  /** Milliseconds since the load began, on the samples' clock (monotonic, finer than a millisecond). */
   now(): number {
-    return Date.now() - this.began;
+    return performance.now() - this.began;
   }
 
   /** Stops sending, waits for what is in flight, and returns every sample. */
@@ -96,7 +96,7 @@ export interface ConcurrentLoadOptions {
 export class ConcurrentLoad {
   readonly samples: LoadSample[] = [];
   private readonly workers = new Set<Promise<void>>();
-  private readonly began = Date.now();
+  private readonly began = performance.now();
   private readonly timeoutMs: number;
   private concurrency = 0;
   /** Indexes of the workers running now; worker i runs while i < concurrency. */
@@ -113,9 +113,9 @@ export class ConcurrentLoad {
     return new ConcurrentLoad(urls, options);
   }
 
-  /** Milliseconds since the load began, on the samples' clock. */
+  /** Milliseconds since the load began, on the samples' clock (monotonic, finer than a millisecond). */
   now(): number {
-    return Date.now() - this.began;
+    return performance.now() - this.began;
   }
 
   /** More workers start at once; fewer, and the extra ones stop once their request ends. */

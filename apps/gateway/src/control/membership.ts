@@ -28,8 +28,8 @@ export interface AgentSession {
 const missedHeartbeats = 3;
 
 /**
- * Agents connected to this control plane, and the choice of one for a request:
- * the less loaded of two random healthy agents (power of two choices).
+ * Agents connected to this control plane, and the choice among candidates for a
+ * request (a function's replicas, placement.ts): the less loaded of two random ones.
  */
 export class Membership {
   private readonly members = new Map<string, AgentMember>();
@@ -86,11 +86,6 @@ export class Membership {
     if (!send) return false;
     send(command);
     return true;
-  }
-
-  /** Picks a healthy agent for one request, or undefined when none is healthy. */
-  pick(exclude: ReadonlySet<string> = new Set()): AgentMember | undefined {
-    return this.choose(this.healthy().filter((m) => !exclude.has(m.agentId)));
   }
 
   /** The less loaded of two random candidates (power of two choices); undefined for none. */

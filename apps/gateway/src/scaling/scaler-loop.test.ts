@@ -49,6 +49,19 @@ describe("ScalerLoop", () => {
   });
   afterAll(() => opened?.dispose());
 
+  /** A tenant with one function `api`, deployed and live, with these scale settings. */
+  async function deployedFunction(tenantName: string, scale: { min?: number }) {
+    const { db } = opened.database;
+    const tenant = await createTenant(db, tenantName);
+    const fn = await upsertFunction(db, tenant.id, "api", { scale });
+    const code = Buffer.from("export default { fetch: () => new Response('hi') };");
+    const artifactHash = createHash("sha256").update(code).digest("hex");
+    await putArtifact(db, artifactHash, code);
+    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: fn.id, artifactHash, entry: "index.js" });
+    await activateDeployment(db, tenant.id, fn.id, deployment.id);
+    return { tenant, fn, deployment, artifactHash };
+  }
+
   it("scales a function with its load, prewarms the new replicas, goes to zero when idle and evicts it", async () => {
     const { db } = opened.database;
     const tenant = await createTenant(db, "scaled");
@@ -100,13 +113,7 @@ describe("ScalerLoop", () => {
 
   it("prewarms a new replica with the deployment's ids and artifact, leaving the env to the agent", async () => {
     const { db } = opened.database;
-    const tenant = await createTenant(db, "kept-warm");
-    const fn = await upsertFunction(db, tenant.id, "api", { scale: { min: 2 } });
-    const code = Buffer.from("export default { fetch: () => new Response('hi') };");
-    const artifactHash = createHash("sha256").update(code).digest("hex");
-    await putArtifact(db, artifactHash, code);
-    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: fn.id, artifactHash, entry: "index.js" });
-    await activateDeployment(db, tenant.id, fn.id, deployment.id);
+    const { tenant, fn, deployment, artifactHash } = await deployedFunction("kept-warm", { min: 2 });
     const clock = { now: 4_000_000 };
     const { membership, commands, heartbeat } = cluster(clock);
     const replicas = new ReplicaTable(db, logger);
@@ -153,13 +160,7 @@ describe("ScalerLoop", () => {
 
   it("gives a deployed function its minimum before its first request, and prewarms those replicas", async () => {
     const { db } = opened.database;
-    const tenant = await createTenant(db, "min-first");
-    const fn = await upsertFunction(db, tenant.id, "api", { scale: { min: 2 } });
-    const artifact = Buffer.from("export default {}");
-    const hash = createHash("sha256").update(artifact).digest("hex");
-    await putArtifact(db, hash, artifact);
-    const deployment = await createDeployment(db, { tenantId: tenant.id, functionId: fn.id, artifactHash: hash, entry: "index.js" });
-    await activateDeployment(db, tenant.id, fn.id, deployment.id);
+    const { fn, deployment, artifactHash: hash } = await deployedFunction("min-first", { min: 2 });
     const clock = { now: 9_000_000 };
     const { membership, commands } = cluster(clock);
     const replicas = new ReplicaTable(db, logger);

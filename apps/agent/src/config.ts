@@ -51,6 +51,17 @@ const schema = z.object({
   ISLE_LOG_LEVEL: logLevel,
   /** How long a stopping agent (SIGTERM) waits for its in-flight invocations before it stops anyway. */
   ISLE_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /**
+   * Container functions (runc): "auto" runs them when this agent can (root, runc on PATH, a root
+   * filesystem directory), "on" refuses to start without, "off" never runs them.
+   */
+  ISLE_CONTAINERS: z.enum(["auto", "on", "off"]).default("auto"),
+  /** Root filesystems of container functions, one directory per kind (`infra/rootfs/build.sh <kind> <dir>/<kind>`). */
+  ISLE_ROOTFS_DIR: z.string().min(1).default("./.isle/rootfs"),
+  /** Share of a core each container replica may use (its CFS quota). */
+  ISLE_CONTAINER_CPU: z.coerce.number().min(0.01).max(64).default(1),
+  /** Processes and threads one container replica may have. */
+  ISLE_CONTAINER_PIDS: z.coerce.number().int().min(8).max(65_536).default(128),
   /** "1" logs the generated workerd configuration at start. */
   ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
 });
@@ -73,6 +84,7 @@ export interface AgentConfig {
   logLevel: string;
   debugWorkerdConfig: boolean;
   drainTimeoutMs: number;
+  containers: { mode: "auto" | "on" | "off"; rootfsDir: string; cpu: number; pidsMax: number };
 }
 
 /** Parses the agent's settings once; errors name the key and what it allows. */
@@ -100,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     logLevel: v.ISLE_LOG_LEVEL,
     debugWorkerdConfig: v.ISLE_DEBUG_WORKERD_CONFIG === "1",
     drainTimeoutMs: v.ISLE_DRAIN_TIMEOUT_MS,
+    containers: { mode: v.ISLE_CONTAINERS, rootfsDir: v.ISLE_ROOTFS_DIR, cpu: v.ISLE_CONTAINER_CPU, pidsMax: v.ISLE_CONTAINER_PIDS },
   };
 }

@@ -16,6 +16,9 @@ import { AgentMetrics } from "./metrics/agent-metrics.js";
 import { startMetricsServer, type MetricsServer } from "./metrics/metrics-server.js";
 import { LoadedFunctions } from "./loaded-functions.js";
 import { deploymentOfIsolate, Quarantine } from "./quarantine.js";
+import { ContainerRuntime } from "./runtimes/container/container-runtime.js";
+import { containerSupportProblem } from "./runtimes/container/container-support.js";
+import { RuntimeRouter } from "./runtimes/runtime-router.js";
 import { WorkerdRuntime, type EgressSettings } from "./runtimes/workerd/index.js";
 import { createAgentServer, createAgentState, untilIdle } from "./server.js";
 
@@ -27,14 +30,17 @@ const tracing = startTracing("isle-agent", process.env);
 for (const note of tracing.notes) logger.warn(note);
 
 // An evicted deployment's artifact and env leave the caches once no loaded deployment uses them.
-const loaded = new LoadedFunctions((_key, { unusedArtifacts, unusedEnvRefs }) => {
+// Container replicas of the deployment stop (scale to zero stops containers).
+const loaded = new LoadedFunctions((_key, { isolates, unusedArtifacts, unusedEnvRefs }) => {
   for (const hash of unusedArtifacts) artifacts.forget(hash);
   for (const ref of unusedEnvRefs) envCache.forget(ref);
+  runtime.evict(isolates.map((i) => i.isolateId)).catch((err: unknown) => logger.warn({ err: String(err) }, "evicting failed"));
 });
 const state = createAgentState(new Quarantine(), loaded);
 const metrics = new AgentMetrics({
   inFlight: () => state.inFlight.count,
   workerdReady: () => runtime.status().ready,
+  containers: () => runtime.containerStatus().ready,
   quarantined: () => state.quarantine.quarantinedCount(),
 });
 let metricsServer: MetricsServer | undefined;
@@ -56,7 +62,7 @@ const control: ControlPlanes = new ControlPlanes({
 });
 const artifacts = new ArtifactCache((hash: string): Promise<Buffer> => control.fetchArtifact(hash), config.artifactCacheBytes);
 const envCache = new EnvCache((tenantId, functionId) => control.fetchEnv(tenantId, functionId));
-const runtime: WorkerdRuntime = new WorkerdRuntime({
+const isolates: WorkerdRuntime = new WorkerdRuntime({
   processes: config.workerdProcesses,
   memoryLimitMb: config.workerdMemoryMb,
   workDir: resolve(config.workDir),
@@ -73,6 +79,18 @@ const runtime: WorkerdRuntime = new WorkerdRuntime({
   logger,
   debugConfig: config.debugWorkerdConfig,
 });
+const noContainers = config.containers.mode === "off" ? "ISLE_CONTAINERS=off" : containerSupportProblem(resolve(config.containers.rootfsDir));
+const containers = noContainers
+  ? undefined
+  : new ContainerRuntime({
+      workDir: resolve(config.workDir, "containers"),
+      rootfsDir: resolve(config.containers.rootfsDir),
+      artifacts,
+      env: envCache,
+      logger,
+      defaults: { cpu: config.containers.cpu, pidsMax: config.containers.pidsMax },
+    });
+const runtime = new RuntimeRouter({ isolates, containers, noContainersReason: noContainers, artifacts });
 
 /** The egress policy from the config, with the platform's own addresses refused. */
 function egressSettings(): EgressSettings {
@@ -98,6 +116,8 @@ const commands = new AgentCommands({
 const server = createAgentServer({ agentId: config.agentId, runtime, state, logger, metrics, tracing, commands });
 
 async function main(): Promise<void> {
+  if (noContainers && config.containers.mode === "on") throw new Error(`ISLE_CONTAINERS=on but ${noContainers}`);
+  if (noContainers) logger.info({ reason: noContainers }, "container functions are off on this agent");
   await runtime.start();
   mkdirSync(dirname(socketPath), { recursive: true });
   rmSync(socketPath, { force: true }); // a socket file left by a killed agent
@@ -110,6 +130,7 @@ async function main(): Promise<void> {
     {
       socket: socketPath,
       processes: config.workerdProcesses,
+      containers: containers ? resolve(config.containers.rootfsDir) : "off",
       metrics: metricsServer ? `http://${config.metrics?.host}:${metricsServer.port}/metrics` : "off",
     },
     "agent listening",

@@ -189,6 +189,7 @@ export class ServerChannel {
         tracestate,
       },
       logs: this.log,
+      ...(this.head.limits ? { limits: { memoryMb: this.head.limits.memoryMb, wallTimeoutMs: this.head.limits.wallTimeoutMs } } : {}),
     };
   }
 

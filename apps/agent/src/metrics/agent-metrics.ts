@@ -5,6 +5,8 @@ import { Counter, Gauge, Registry } from "@isle/telemetry";
 export interface AgentGaugeSources {
   inFlight(): number;
   workerdReady(): number;
+  /** Container replicas running on this agent; absent: not reported. */
+  containers?(): number;
   quarantined(): number;
 }
 
@@ -61,6 +63,7 @@ export class AgentMetrics {
       });
     gauge("isle_agent_in_flight_invocations", "Invocations running on this agent now", sources.inFlight);
     gauge("isle_agent_workerd_processes_ready", "workerd processes of the pool ready for requests", sources.workerdReady);
+    if (sources.containers) gauge("isle_agent_containers_running", "Container replicas running on this agent", sources.containers);
     gauge("isle_agent_quarantined_deployments", "Deployments this agent refuses after they stalled workerd repeatedly", sources.quarantined);
   }
 

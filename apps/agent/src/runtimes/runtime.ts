@@ -29,6 +29,14 @@ export interface RuntimeRequest {
   egress?: RequestEgress;
   /** Where the function's console output and uncaught exceptions go; dropped when absent. */
   logs?: LogSink;
+  /** The function's limits a runtime applies itself (containers: their cgroup); its defaults when absent. */
+  limits?: RuntimeLimits;
+}
+
+/** Limits from the request head that a runtime enforces by itself. */
+export interface RuntimeLimits {
+  memoryMb: number;
+  wallTimeoutMs: number;
 }
 
 /** Subrequests an invocation may make when its request head carries no limits. */
@@ -84,6 +92,11 @@ export interface FunctionRuntime {
    * on the CPU — rather than merely being slow. Resolves once that is known.
    */
   abandonedVerdict?(signal: AbortSignal): Promise<"runaway" | "alive">;
+  /**
+   * The isolates left this agent (their deployment was evicted): a runtime
+   * that holds resources per isolate (a container) frees them. Absent: it holds none.
+   */
+  evict?(isolateIds: readonly string[]): Promise<void>;
   /** Stops every process it started; no process outlives this. */
   stop(): Promise<void>;
 }

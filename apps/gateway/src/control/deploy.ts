@@ -10,7 +10,8 @@ import {
   type IsleDb,
   type Tenant,
 } from "@isle/db";
-import { bundleFunction } from "./build/bundle.js";
+import { bundleFunction, type BuiltArtifact } from "./build/bundle.js";
+import { packContainer } from "./build/container-pack.js";
 import { checkRequiredEnv, readRepoConfig, type RepoConfig } from "./build/repo-config.js";
 import type { SourceFile } from "./build/source-files.js";
 import type { TargetResolver } from "../invoke/target-resolver.js";
@@ -59,19 +60,14 @@ export async function prepareDeployment(deps: DeployDeps, input: DeployInput): P
   const config = readRepoConfig(input.files);
   if (config) say(`read ${config.file}`);
   if (config?.schedules) checkScheduleIntervals(config.schedules, deps.schedules.minIntervalSeconds, config.file);
+  // The runtime the version is built for: the repository config's, else the function's setting.
+  const existing = await findFunction(deps.db, input.tenant.id, input.functionName);
   if (config && config.env.length > 0) {
-    const existing = await findFunction(deps.db, input.tenant.id, input.functionName);
     const secrets = existing ? await listFunctionSecrets(deps.db, input.tenant.id, existing.id) : [];
     checkRequiredEnv(config, [...Object.keys(existing?.env ?? {}), ...secrets.map((s) => s.name)]);
   }
-  say(`bundling ${input.files.length} file${input.files.length === 1 ? "" : "s"}`);
-  const built = await bundleFunction({
-    files: input.files,
-    entry: input.entry ?? config?.entry,
-    maxBundleBytes: deps.limits.maxBundleBytes,
-    cacheDir: deps.limits.buildCacheDir,
-    onProgress: say,
-  });
+  const runtime = config?.settings.runtime ?? existing?.runtime ?? "workerd";
+  const built = await build(deps, input, runtime, config?.entry, say);
   say(`built ${built.entry}: ${built.bytes.byteLength} bytes, sha256 ${built.hash.slice(0, 12)}`);
   const fn = await saveFunction(deps.db, input.tenant, input.functionName, {});
   await putArtifact(deps.db, built.hash, built.bytes);
@@ -109,4 +105,21 @@ export async function activatePrepared(deps: DeployDeps, tenant: Tenant, prepare
   const fn = await activateDeployment(deps.db, tenant.id, prepared.fn.id, prepared.deployment.id);
   deps.resolver.invalidate(tenant.name, fn.name);
   return fn;
+}
+
+/** Bundles an isolate function with esbuild, or packs a container function's directory as it is. */
+function build(deps: DeployDeps, input: DeployInput, runtime: string, configEntry: string | undefined, say: (line: string) => void): Promise<BuiltArtifact> {
+  const entry = input.entry ?? configEntry;
+  if (runtime === "container") {
+    say(`packing ${input.files.length} file${input.files.length === 1 ? "" : "s"} for a container`);
+    return Promise.resolve().then(() => packContainer({ files: input.files, entry, maxBundleBytes: deps.limits.maxBundleBytes }));
+  }
+  say(`bundling ${input.files.length} file${input.files.length === 1 ? "" : "s"}`);
+  return bundleFunction({
+    files: input.files,
+    entry,
+    maxBundleBytes: deps.limits.maxBundleBytes,
+    cacheDir: deps.limits.buildCacheDir,
+    onProgress: say,
+  });
 }

@@ -25,6 +25,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
@@ -207,15 +208,38 @@ def call_exec(request):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         out, err = process.communicate()
+        end_group(process.pid)
         forward_stderr(err)
         log(f"{EXEC} ran over {EXEC_TIMEOUT:g} s and was killed")
         raise HttpError(504, "the function timed out")
+    end_group(process.pid)
     forward_stderr(err)
     if process.returncode != 0:
         log(f"{EXEC} exited with {describe_exit(process.returncode)}")
         raise HttpError(500, "the function failed")
     kind = os.environ.get("ISLE_EXEC_CONTENT_TYPE", "application/octet-stream")
     return 200, {"content-type": kind}, out
+
+
+def end_group(pgid):
+    """Kills what the request's process left running in its group and reaps it.
+
+    In a container the watchdog is pid 1, so the group's orphans become its
+    children: unreaped, their zombies would hold pids until pids.max refuses
+    every fork (a fork bomb would then outlive its request). Killing repeats
+    until the group is empty, since a member may fork while it is killed.
+    """
+    for _ in range(1000):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        try:
+            while os.waitpid(-pgid, os.WNOHANG)[0] != 0:
+                pass
+        except ChildProcessError:
+            pass  # not our children (outside a container): the host's init reaps them
+        time.sleep(0.002)
 
 
 def describe_exit(code):

@@ -27,6 +27,13 @@ export interface BundleSpecOptions {
   /** cgroup path of this container, e.g. `/isle/<container id>` (see cgroupPathFor). */
   cgroupPath: string;
   hostname?: string;
+  /** Host directories bind-mounted read-only, e.g. the function's code at /app (its mount point must exist in the rootfs). */
+  mounts?: ReadonlyMount[];
+}
+
+export interface ReadonlyMount {
+  destination: string;
+  source: string;
 }
 
 export interface ContainerLimits {
@@ -84,6 +91,11 @@ const maskedPaths = [
 ];
 const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/** The CFS quota per period of a share of cores (at least 1 ms, the kernel's floor). */
+export function cpuQuotaMicros(cpu: number): number {
+  return Math.max(1000, Math.round(cpu * cpuPeriodMicros));
+}
+
 /** The cgroup path of container `id` under Isle's parent group (`isle` by default). */
 export function cgroupPathFor(id: string, parent = "isle"): string {
   return `/${parent}/${id}`;
@@ -124,6 +136,8 @@ export function buildBundleSpec(o: BundleSpecOptions): OciSpec {
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", `size=${tmpMb}m`] },
       { destination: socketDirInContainer, type: "bind", source: o.socketDir, options: ["rbind", "rw", "nosuid", "nodev", "noexec"] },
+      // Executable (an exec function's handler is run from it) but never writable or setuid.
+      ...(o.mounts ?? []).map((m) => ({ destination: m.destination, type: "bind", source: m.source, options: ["rbind", "ro", "nosuid", "nodev"] })),
     ],
     linux: {
       // No user namespace: runc, as root, setuid()s to the unprivileged ids
@@ -138,7 +152,7 @@ export function buildBundleSpec(o: BundleSpecOptions): OciSpec {
         devices: [{ allow: false, access: "rwm" }],
         // swap = memory + swap in OCI terms: equal to the limit means no swap.
         memory: { limit: memoryBytes, swap: memoryBytes },
-        cpu: { quota: Math.max(1000, Math.round(cpu * cpuPeriodMicros)), period: cpuPeriodMicros },
+        cpu: { quota: cpuQuotaMicros(cpu), period: cpuPeriodMicros },
         pids: { limit: pidsMax },
       },
       maskedPaths,

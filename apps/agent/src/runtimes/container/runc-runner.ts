@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { constants as osConstants } from "node:os";
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildBundleSpec, cgroupPathFor, type ContainerLimits } from "./bundle-spec.js";
+import { buildBundleSpec, cgroupPathFor, cpuPeriodMicros, cpuQuotaMicros, type ContainerLimits, type ReadonlyMount } from "./bundle-spec.js";
 import { cgroupVersion, readContainerEvents, type CgroupVersion, type ContainerEvents } from "./cgroup-events.js";
 
 export interface RuncRunnerOptions {
@@ -32,6 +32,8 @@ export interface ContainerSpec {
   uid?: number;
   gid?: number;
   limits: ContainerLimits;
+  /** Host directories bind-mounted read-only (the function's code at /app). */
+  mounts?: ReadonlyMount[];
 }
 
 export interface StopResult {
@@ -212,6 +214,25 @@ export class RuncContainer {
     } catch (error) {
       if (this.running()) throw error;
     }
+  }
+
+  /** Changes the running container's memory, CPU and pids limits (`runc update`); /tmp's size stays. */
+  async update(limits: Omit<ContainerLimits, "tmpMb">): Promise<void> {
+    const memoryBytes = String(Math.round(limits.memoryMb * 1024 * 1024));
+    await this.runner.exec([
+      "update",
+      "--memory",
+      memoryBytes,
+      "--memory-swap",
+      memoryBytes,
+      "--cpu-period",
+      String(cpuPeriodMicros),
+      "--cpu-quota",
+      String(cpuQuotaMicros(limits.cpu)),
+      "--pids-limit",
+      String(limits.pidsMax),
+      this.id,
+    ]);
   }
 
   /**

@@ -4,6 +4,8 @@ import { IsleError } from "@isle/errors";
 export interface SourceFile {
   path: string;
   content: Uint8Array;
+  /** Permission bits when the upload carried them (a tar does, multipart does not). */
+  mode?: number | undefined;
 }
 
 /** Entry files tried in order when the upload names none (DESIGN.md §4). */
@@ -33,7 +35,7 @@ export function normalizeSourcePaths(files: SourceFile[]): SourceFile[] {
     if (bad) throw new IsleError("validation_failed", `invalid file path ${JSON.stringify(file.path)}`);
     if (seen.has(path)) throw new IsleError("validation_failed", `file ${JSON.stringify(path)} appears twice`);
     seen.add(path);
-    return { path, content: file.content };
+    return { path, content: file.content, mode: file.mode };
   });
 }
 

@@ -33,6 +33,16 @@ describe("extractTarGz", () => {
     expect(byPath.get(long)).toBe("x");
   });
 
+  it("keeps each file's permission bits (an executable stays executable)", () => {
+    const bytes = archive((root) => {
+      writeFileSync(join(root, "handler"), "#!/bin/sh\n", { mode: 0o755 });
+      writeFileSync(join(root, "data.txt"), "x", { mode: 0o640 });
+    });
+    const modes = new Map(extractTarGz(bytes, limits).map((f) => [f.path.replace(/^\.\//, ""), f.mode]));
+    expect(modes.get("handler")).toBe(0o755);
+    expect(modes.get("data.txt")).toBe(0o640);
+  });
+
   it("refuses symbolic links", () => {
     const bytes = archive((root) => {
       writeFileSync(join(root, "index.ts"), "x");

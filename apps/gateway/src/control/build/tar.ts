@@ -60,7 +60,7 @@ export function extractTarGz(archive: Uint8Array, limits: TarLimits): SourceFile
       throw new IsleError("validation_failed", `the archive entry ${JSON.stringify(name)} is not a regular file (links are refused)`);
     }
     if (files.length >= limits.maxFiles) throw new IsleError("validation_failed", `a deployment has at most ${limits.maxFiles} files`);
-    files.push({ path: name, content: Buffer.from(data) });
+    files.push({ path: name, content: Buffer.from(data), mode: parseOctal(header.subarray(100, 108)) & 0o777 });
   }
   return files;
 }

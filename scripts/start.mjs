@@ -24,6 +24,27 @@ function setUp() {
   execFileSync("bash", [join(root, "scripts/setup.sh")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }
 
+/**
+ * Root filesystems of container functions (python3, node, exec), built once from Debian packages
+ * into the data directory and rebuilt when their inputs change. Only where the agent can run
+ * containers (root, runc); a failed build (no network) leaves container functions off, not Isle.
+ */
+function rootfsDir() {
+  const dir = resolve(env.ISLE_ROOTFS_DIR ?? join(dataDir, "rootfs"));
+  if (env.ISLE_CONTAINERS === "off" || process.getuid?.() !== 0) return dir;
+  try {
+    execFileSync("runc", ["--version"], { stdio: "ignore" });
+  } catch {
+    return dir;
+  }
+  try {
+    execFileSync(join(root, "infra/rootfs/ensure.sh"), [dir], { stdio: ["ignore", "ignore", "inherit"] });
+  } catch {
+    log("isle: building the container root filesystems failed; container functions stay off");
+  }
+  return dir;
+}
+
 async function waitFor(url, timeoutMs) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -119,6 +140,7 @@ async function main() {
     ISLE_AGENT_ADVERTISE: `127.0.0.1:${sidecarPort}`,
     ISLE_AGENT_WORK_DIR: join(dataDir, "agent"),
     ISLE_AGENT_ID: agentId,
+    ISLE_ROOTFS_DIR: rootfsDir(),
     ...agentTls,
     // Functions call functions through this gateway (ADR 0009).
     ISLE_GATEWAY_URL: env.ISLE_GATEWAY_URL ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,

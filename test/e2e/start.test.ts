@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { seedPgliteDataDir } from "@isle/db/testing";
 import { afterEach, describe, expect, it } from "vitest";
@@ -27,6 +27,8 @@ async function startIsle(dataDir: string, via: "npm start" | "isle up" = "npm st
       ISLE_PORT: String(port),
       ISLE_CONTROL_PORT: String(await freePort()),
       ISLE_SIDECAR_PORT: String(await freePort()),
+      // The container root filesystems the other tests built: npm start would build them per data directory.
+      ISLE_ROOTFS_DIR: process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs"),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

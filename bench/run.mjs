@@ -12,6 +12,7 @@ const benchmarks = {
   async: "async invocations: enqueue rate, throughput and enqueue-to-start, each queue",
   "scale-up": "cluster: from a load step to new replicas serving (network namespaces, root)",
   "cluster-throughput": "cluster: hello-world throughput with 1, 2 and 3 agent nodes serving (root)",
+  containers: "container functions: cold start and warm throughput next to isolates (root)",
 };
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benchmarks));

@@ -19,9 +19,10 @@ export const freePort = () =>
 
 /**
  * Runs Isle under `dir` until stop(); `env` is added to every part's
- * environment (e.g. ISLE_WORKERD_PROCESSES for the agent).
+ * environment (e.g. ISLE_WORKERD_PROCESSES for the agent). `onLine`, when
+ * given, sees every line the parts write after the start (`agent   | {…}`).
  */
-export async function startIsle(dir, env = {}) {
+export async function startIsle(dir, env = {}, { onLine } = {}) {
   const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = join(dir, "isle");
   const proc = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
@@ -49,6 +50,15 @@ export async function startIsle(dir, env = {}) {
     });
     proc.on("exit", () => fail(new Error(`Isle exited:\n${out}`)));
   });
+  if (onLine) {
+    let rest = "";
+    proc.stdout.setEncoding("utf8");
+    proc.stdout.on("data", (text) => {
+      const lines = (rest + text).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
   proc.stdout.resume();
   const stop = () => new Promise((done) => (proc.once("exit", done), proc.kill("SIGINT")));
   const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();

@@ -92,7 +92,8 @@ export function materialise(entries: readonly TreeEntry[], contents: ReadonlyMap
       if (!next) throw new IsleError("validation_failed", `${entry.path}: symbolic link to ${JSON.stringify(target)} does not name a file in the repository`);
       current = next;
     }
-    return { path: entry.path, content: new Uint8Array(content(current)) };
+    // Git keeps one permission bit: executable (100755) or not; container functions keep it.
+    return { path: entry.path, content: new Uint8Array(content(current)), mode: current.mode === "100755" ? 0o755 : 0o644 };
   });
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findActiveTarget } from "@isle/db";
+import { findActiveTarget, getArtifact } from "@isle/db";
+import { decodeContainerArtifact } from "@isle/proto";
 import { tarGz } from "../../test-support/tar-gz.js";
 import { errorOf, startTestGateway, type TestGateway } from "../../test-support/test-gateway.js";
 
@@ -39,6 +40,28 @@ describe("deployment and traffic routes", () => {
     expect(((await res.json()) as DeploymentBody).version).toBe(2);
     const named = await upload(tarGz({ "handler.js": source("v3") }), "?entry=handler.js");
     expect(named.status).toBe(201);
+  });
+
+  it("packs a container function's directory as it is, by its isle.json or the function's runtime setting", async () => {
+    const res = await gw.operator("/v1/tenants/acme/functions/py/deployments", {
+      method: "POST",
+      body: tarGz({ "handler.py": "def handle(request):\n    return 'hi'\n", "isle.json": JSON.stringify({ runtime: "container" }) }),
+      headers: { "content-type": "application/gzip" },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { artifactHash } = (await res.json()) as { artifactHash: string };
+    const bytes = await getArtifact(gw.database.db, artifactHash);
+    expect(decodeContainerArtifact(bytes!)).toMatchObject({ rootfs: "python3", entry: "handler.py" });
+    // The setting stays: the next upload without isle.json is packed for a container too, not bundled.
+    const again = await gw.operator("/v1/tenants/acme/functions/py/deployments", {
+      method: "POST",
+      body: tarGz({ handler: "#!/bin/sh\necho hi\n" }),
+      headers: { "content-type": "application/gzip" },
+    });
+    expect(again.status, await again.clone().text()).toBe(201);
+    const exec = decodeContainerArtifact((await getArtifact(gw.database.db, ((await again.json()) as { artifactHash: string }).artifactHash))!);
+    expect(exec).toMatchObject({ rootfs: "exec", entry: "handler" });
+    expect(exec.files.find((f) => f.path === "handler")?.mode).toBe(0o755);
   });
 
   it("refuses broken archives, wrong types and oversized uploads in the error shape", async () => {

@@ -133,7 +133,7 @@ const stats = (xs) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(
 
 async function coldStarts(dir) {
   const lines = [];
-  const stack = await startStack(join(dir, "cold"), { logLevel: "info", lines });
+  const stack = await startStack(join(dir, "c"), { logLevel: "info", lines });
   try {
     await stack.createTenant("cold-c");
     await stack.createTenant("cold-i");
@@ -151,7 +151,10 @@ async function coldStarts(dir) {
         ["isolate", "cold-i", `hello${i}`],
       ]) {
         const r = await timedGet(`${stack.baseUrl}/fn/${tenant}/${fn}`);
-        if (r.status !== 200) throw new Error(`${tenant}/${fn}: ${r.status} ${r.body}`);
+        if (r.status !== 200) {
+          await sleep(1000);
+          throw new Error(`${tenant}/${fn}: ${r.status} ${r.body}\n${JSON.stringify(await stack.record(tenant, r.invocationId).catch((e) => String(e)))}`);
+        }
         samples[kind].push({ ...r, tenant });
       }
     }
@@ -184,6 +187,7 @@ async function coldStarts(dir) {
     };
   } catch (err) {
     await stopStack(stack);
+    console.error(lines.slice(-40).join("\n"));
     throw err;
   }
 }
@@ -203,7 +207,7 @@ function watchdogPids() {
 }
 
 async function warm(dir) {
-  const stack = await startStack(join(dir, "warm"));
+  const stack = await startStack(join(dir, "w"));
   try {
     await stack.createTenant("warm");
     await stack.deploy("warm", "py", { "handler.py": python }, { runtime: "container" });
@@ -233,6 +237,25 @@ async function warm(dir) {
         console.log(`round ${i + 1} ${name}: ${Math.round(loaded.rps)} req/s, p50 ${loaded.p50} ms, p99 ${loaded.p99} ms; c=1 p50 ${single.p50} ms`);
       }
     }
+    // What the failures were: the same concurrency again, with a client that reads every answer.
+    const failures = {};
+    for (const [name, list] of Object.entries(runs)) {
+      if (list.every((r) => r.non2xx + r.single.non2xx === 0)) continue;
+      const seen = new Map();
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          while (sent++ < 2000) {
+            const r = await timedGet(url(name));
+            if (r.status !== 200) {
+              const key = `${r.status} ${r.body.slice(0, 200)}`;
+              seen.set(key, (seen.get(key) ?? 0) + 1);
+            }
+          }
+        }),
+      );
+      failures[name] = Object.fromEntries(seen);
+    }
     const summary = {};
     for (const [name, list] of Object.entries(runs)) {
       const rps = list.map((r) => r.rps);
@@ -246,6 +269,7 @@ async function warm(dir) {
         p99Single: median(list.map((r) => r.single.p99)),
         errors: list.reduce((n, r) => n + r.non2xx + r.single.non2xx, 0),
         socketErrors: list.map((r) => r.socketErrors).filter(Boolean),
+        failuresIn2000: failures[name],
         cpuMicrosPerRequest: Object.fromEntries(Object.keys(list[0].cpu).map((k) => [k, Math.round(median(list.map((r) => r.cpu[k])))])),
       };
     }
@@ -257,7 +281,9 @@ async function warm(dir) {
 }
 
 const runcVersion = preflight();
-const dir = mkdtempSync(join(tmpdir(), "isle-bench-containers-"));
+// Short: the agent's container sockets live under the data directory, and a Unix socket's path
+// must fit in 107 bytes (sun_path); a longer one fails every request with upstream_failed.
+const dir = mkdtempSync(join(tmpdir(), "ibc-"));
 const at = new Date().toISOString();
 const host = {
   cpus: availableParallelism(),
@@ -297,6 +323,9 @@ try {
   for (const [name, w] of Object.entries(warmRuns.summary)) console.log(`CPU µs per request, ${name}: ${JSON.stringify(w.cpuMicrosPerRequest)}`);
   const errs = Object.entries(warmRuns.summary).filter(([, w]) => w.socketErrors.length > 0);
   for (const [name, w] of errs) console.log(`socket errors, ${name}: ${w.socketErrors.join("; ")}`);
+  for (const [name, w] of Object.entries(warmRuns.summary)) {
+    if (w.failuresIn2000) console.log(`failures, ${name}, in 2000 more requests at ${connections} concurrent: ${JSON.stringify(w.failuresIn2000)}`);
+  }
   console.log("");
 
   mkdirSync(join(root, "bench/results"), { recursive: true });

@@ -17,6 +17,7 @@ const http = require("node:http");
 const fs = require("node:fs");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
+const { AsyncLocalStorage } = require("node:async_hooks");
 
 const socketPath = process.env.ISLE_SOCKET || "/run/isle/http.sock";
 const appDir = process.env.ISLE_APP || "/app";
@@ -25,6 +26,40 @@ const maxBody = Number(process.env.ISLE_MAX_BODY || 64 * 1024 * 1024);
 
 function log(message) {
   process.stderr.write(`isle-watchdog: ${message}\n`);
+}
+
+// Lines written while a request runs carry its invocation id, so the agent files each line under
+// the right invocation however many run at once (ADR 0029): "\x1e<id>\x1f<line>". The agent strips
+// the tag; a line without one goes to whichever invocation it guesses.
+const invocation = new AsyncLocalStorage();
+const invocationId = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Makes `stream` tag each whole line written inside a request with that request's invocation id. */
+function tagLines(stream) {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, encoding, callback) => {
+    const current = invocation.getStore();
+    if (!current) return write(chunk, encoding, callback);
+    const text = (current.pending.get(stream) ?? "") + (typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+    const lines = text.split("\n");
+    current.pending.set(stream, lines.pop());
+    const done = typeof encoding === "function" ? encoding : callback;
+    if (lines.length === 0) {
+      if (done) process.nextTick(done);
+      return true;
+    }
+    return write(lines.map((line) => `\x1e${current.id}\x1f${line}\n`).join(""), done);
+  };
+  return write;
+}
+const rawWrites = new Map([process.stdout, process.stderr].map((stream) => [stream, tagLines(stream)]));
+
+/** Writes what a request left without a final newline, tagged. */
+function endRequest(current) {
+  for (const [stream, rest] of current.pending) {
+    if (rest) rawWrites.get(stream)(`\x1e${current.id}\x1f${rest}\n`);
+  }
+  current.pending.clear();
 }
 
 async function loadHandler() {
@@ -167,11 +202,17 @@ async function serve(handler, request, response) {
 async function main() {
   const handler = await loadHandler();
   const server = http.createServer((request, response) => {
-    serve(handler, request, response).catch((error) => {
-      log(`${request.method} ${request.url}: ${error && error.stack}`);
-      if (!response.headersSent) send(response, 500, {}, Buffer.from("internal error\n"));
-      else response.destroy();
-    });
+    const id = String(request.headers["x-isle-invocation-id"] ?? "");
+    const current = invocationId.test(id) ? { id, pending: new Map() } : undefined;
+    const run = () =>
+      serve(handler, request, response).catch((error) => {
+        log(`${request.method} ${request.url}: ${error && error.stack}`);
+        if (!response.headersSent) send(response, 500, {}, Buffer.from("internal error\n"));
+        else response.destroy();
+      });
+    if (!current) return void run();
+    invocation.run(current, run);
+    response.once("close", () => endRequest(current));
   });
   // Listen on a temporary name, then rename: the socket appears only once it accepts connections,
   // so its existence is the readiness signal. The rename replaces a previous replica's socket.

@@ -47,6 +47,20 @@ module.exports = async (event, context) => {
 `;
 
 describe("the Node.js watchdog", () => {
+  it("tags each line a request writes with its invocation id, also when requests overlap", async () => {
+    const { socket } = await serve(
+      "module.exports = async (event) => { const me = event.query.me; console.error('a', me); await new Promise((r) => setTimeout(r, 200)); process.stderr.write('b ' + me); return me; };",
+    );
+    const ask = (me: string, id?: string) => request(socket, { path: `/?me=${me}`, headers: id ? { "x-isle-invocation-id": id } : {} });
+    await Promise.all([ask("one", "inv-1"), ask("two", "inv-2"), ask("none")]);
+    const logs = await running!.logsWith("\x1einv-2\x1fb two");
+    for (const [me, id] of [["one", "inv-1"], ["two", "inv-2"]]) {
+      expect(logs).toContain(`\x1e${id}\x1fa ${me}\n`);
+      expect(logs).toContain(`\x1e${id}\x1fb ${me}\n`);
+    }
+    expect(logs).toMatch(/^a none$/m);
+  });
+
   it("gives the handler method, path, query, headers and a parsed JSON body; an object answers as JSON", async () => {
     const { socket } = await serve(handler);
     const answer = await request(socket, { method: "POST", path: "/x?a=1&a=2&b=3", headers: { "content-type": "application/json", "user-agent": "probe" }, body: JSON.stringify({ n: 1 }) });

@@ -57,6 +57,21 @@ describe("the Python watchdog, handler mode", () => {
     expect(JSON.parse(answer.body.toString())).toEqual({ path: "/items/7", query: "a=1&a=2&b=", args: { a: ["1", "2"], b: [""] }, agent: "probe", length: 5 });
   });
 
+  it("tags each line a request writes with its invocation id, also when requests overlap; untagged without one", async () => {
+    const { socket } = await serve({
+      "handler.py": "import sys, time\ndef handle(request):\n    me = request.args['me'][0]\n    print('a', me, file=sys.stderr)\n    time.sleep(0.2)\n    sys.stderr.write('b ' + me)\n    return me\n",
+    });
+    const ask = (me: string, id?: string) => request(socket, { path: `/?me=${me}`, headers: id ? { "x-isle-invocation-id": id } : {} });
+    await Promise.all([ask("one", "inv-1"), ask("two", "inv-2"), ask("bad", "not valid!"), ask("none")]);
+    const logs = await running!.logsWith("b none");
+    for (const [me, id] of [["one", "inv-1"], ["two", "inv-2"]]) {
+      expect(logs).toContain(`\x1e${id}\x1fa ${me}\n`);
+      expect(logs).toContain(`\x1e${id}\x1fb ${me}\n`); // the unterminated last line, ended at the response
+    }
+    expect(logs).toMatch(/^a bad$/m);
+    expect(logs).toMatch(/^a none$/m);
+  });
+
   it("answers 500 with a fixed body when the handler raises, the traceback only in the logs", async () => {
     const fn = await serve({ "handler.py": echoHandler });
     const answer = await request(fn.socket, { path: "/boom" });

@@ -20,6 +20,7 @@ the traceback goes to stderr (the function's logs), never to the client.
 import io
 import json
 import os
+import re
 import signal
 import socketserver
 import subprocess
@@ -43,6 +44,81 @@ OWN_VARIABLES = ("ISLE_SOCKET", "ISLE_APP", "ISLE_MODE", "ISLE_EXEC", "ISLE_EXEC
 
 def log(message):
     print(f"isle-watchdog: {message}", file=sys.stderr, flush=True)
+
+
+# Lines written while a request runs carry its invocation id, so the agent files each line under
+# the right invocation however many run at once (ADR 0029): "\x1e<id>\x1f<line>". The agent strips
+# the tag; a line without one goes to whichever invocation it guesses.
+TAG_START, TAG_END = "\x1e", "\x1f"
+INVOCATION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+current = threading.local()
+
+
+def tag():
+    return getattr(current, "invocation", None)
+
+
+class TaggedStream(io.TextIOBase):
+    """Stands in for sys.stdout / sys.stderr: tags whole lines with the request's invocation id."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream = stream
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        invocation = tag()
+        if invocation is None:
+            self.stream.write(text)
+            self.stream.flush()
+            return len(text)
+        pending = current.pending.get(id(self), "") + text
+        *lines, rest = pending.split("\n")
+        current.pending[id(self)] = rest
+        for line in lines:
+            self.stream.write(f"{TAG_START}{invocation}{TAG_END}{line}\n")
+        if lines:
+            self.stream.flush()
+        return len(text)
+
+    def end_request(self):
+        rest = current.pending.pop(id(self), "")
+        if rest:
+            self.stream.write(f"{TAG_START}{current.invocation}{TAG_END}{rest}\n")
+            self.stream.flush()
+
+    def flush(self):
+        self.stream.flush()
+
+    def fileno(self):
+        return self.stream.fileno()
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return self.stream.encoding
+
+    @property
+    def buffer(self):
+        return self.stream.buffer
+
+
+def begin_request(headers):
+    invocation = headers.get("x-isle-invocation-id", "")
+    current.invocation = invocation if INVOCATION_ID.match(invocation) else None
+    current.pending = {}
+
+
+def end_request():
+    if tag() is not None:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, TaggedStream):
+                stream.end_request()
+    current.invocation = None
 
 
 class Request:
@@ -247,11 +323,16 @@ def describe_exit(code):
 
 
 def forward_stderr(data):
-    if data:
-        sys.stderr.buffer.write(data)
-        if not data.endswith(b"\n"):
-            sys.stderr.buffer.write(b"\n")
-        sys.stderr.flush()
+    if not data:
+        return
+    invocation = tag()
+    if invocation is not None:
+        prefix = f"{TAG_START}{invocation}{TAG_END}".encode()
+        data = b"".join(prefix + line + b"\n" for line in data.rstrip(b"\n").split(b"\n"))
+    sys.stderr.buffer.write(data)
+    if not data.endswith(b"\n"):
+        sys.stderr.buffer.write(b"\n")
+    sys.stderr.flush()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -286,6 +367,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def handle_one(self):
+        begin_request({k.lower(): v for k, v in self.headers.items()})
         try:
             body = self.read_body()
             target = urllib.parse.urlsplit(self.path)
@@ -297,6 +379,9 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             log(f"{self.command} {self.path} raised:\n{traceback.format_exc().rstrip()}")
             status, headers, out = 500, {"content-type": "text/plain; charset=utf-8"}, b"internal error\n"
+        finally:
+            # Before the answer goes out: the agent then has every line by the time it has the answer.
+            end_request()
         self.send_response(status)
         items = headers.items() if isinstance(headers, dict) else headers
         for name, value in items:
@@ -323,6 +408,8 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def main():
+    sys.stdout = TaggedStream(sys.stdout)
+    sys.stderr = TaggedStream(sys.stderr)
     module = load_module()
     mode = pick_mode(module)
     if mode == "handler":

@@ -132,6 +132,18 @@ describe("ContainerRuntime with real runc", () => {
     await until(() => logs.has("log", /^handling \/greet$/));
   });
 
+  it("files each line under its own invocation when several run at once in one container", async () => {
+    const fn = deploy("python3", "handler.py", `import time\ndef handle(request):\n    me = request.args["me"][0]\n    print("start", me)\n    time.sleep(0.3)\n    print("end", me, end="")\n    return me\n`);
+    await call(fn, "/?me=warmup");
+    const logs = [new Lines(), new Lines(), new Lines()];
+    const answers = await Promise.all(logs.map((l, i) => call(fn, `/?me=r${i}`, { logs: l })));
+    expect(answers.map((a) => a.text)).toEqual(["r0", "r1", "r2"]);
+    for (const [i, l] of logs.entries()) {
+      await until(() => (l.lines.length >= 2 ? true : undefined));
+      expect(l.lines.map((line) => line.message)).toEqual([`start r${i}`, `end r${i}`]);
+    }
+  });
+
   it("runs an executable per request with the body on stdin; a function's env cannot change the watchdog's settings", async () => {
     const logs = new Lines();
     const answer = await call(shell, "/echo", { body: "ping", logs });
@@ -186,6 +198,18 @@ describe("ContainerRuntime with real runc", () => {
       after = await call(fn, "/after", { body: "x" });
     }
     expect(after).toMatchObject({ status: 200, text: "got x" });
+    expect(await call(hello, "/still-here")).toMatchObject({ status: 200 });
+  });
+
+  it("a function that ignores SIGTERM is SIGKILLed after the grace when evicted; the others keep serving", async () => {
+    const fn = deploy("python3", "handler.py", `import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n${python}`);
+    await call(fn, "/");
+    const id = runtime.containers().get(fn.isolateId)!;
+    const started = Date.now();
+    await runtime.evict([fn.isolateId]);
+    // The grace is 500 ms here; without the SIGKILL the evict would never end.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(runcList().map((c) => c.id)).not.toContain(id);
     expect(await call(hello, "/still-here")).toMatchObject({ status: 200 });
   });
 

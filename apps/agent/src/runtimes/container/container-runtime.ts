@@ -46,8 +46,14 @@ export interface ContainerRuntimeOptions {
   gid?: number;
 }
 
-/** How long after an invocation ends its container's output still counts as its own. */
+/** How long after an invocation ends its container's untagged output still counts as its own. */
 const lateLineMs = 250;
+
+/** Ended invocations whose tagged lines are still filed under them. */
+const recentlyEnded = 32;
+
+/** A watchdog's tag in front of a line: `\x1e<invocation id>\x1f` (ADR 0029). */
+const taggedLine = /^\x1e([A-Za-z0-9_.:-]{1,128})\x1f/;
 
 const defaultLimits: ContainerLimits = { memoryMb: 128, cpu: 1, pidsMax: 128, tmpMb: 64 };
 
@@ -64,8 +70,8 @@ interface Slot {
   starting: Promise<ContainerReplica> | undefined;
   /** Invocations in flight, oldest first: the container's output lines go to the oldest. */
   active: Array<{ invocationId: string; logs: LogSink | undefined }>;
-  /** The invocation that ended last: lines that arrive just after its answer (the pipe lags the socket) are its. */
-  lastEnded: { logs: LogSink | undefined; atMs: number } | undefined;
+  /** Invocations that ended lately, newest last: tagged lines may still arrive for them, and untagged ones for the last. */
+  ended: Array<{ invocationId: string; logs: LogSink | undefined; atMs: number }>;
   /** Unexpected exits in a row; the restart backoff grows with it, an answered request resets it. */
   crashes: number;
   restartTimer: NodeJS.Timeout | undefined;
@@ -118,7 +124,8 @@ export class ContainerRuntime implements FunctionRuntime {
     const done = () => {
       const index = slot.active.indexOf(invocation);
       if (index !== -1) slot.active.splice(index, 1);
-      slot.lastEnded = { logs: request.logs, atMs: Date.now() };
+      slot.ended.push({ invocationId: request.invocationId, logs: request.logs, atMs: Date.now() });
+      if (slot.ended.length > recentlyEnded) slot.ended.shift();
     };
     let replica: ContainerReplica | undefined;
     try {
@@ -215,7 +222,7 @@ export class ContainerRuntime implements FunctionRuntime {
         crashes: 0,
         restartTimer: undefined,
         lastSource: undefined,
-        lastEnded: undefined,
+        ended: [],
       };
       this.slots.set(source.isolateId, slot);
     }
@@ -319,13 +326,23 @@ export class ContainerRuntime implements FunctionRuntime {
   }
 
   /**
-   * A line of container output, into the oldest running invocation's logs;
-   * when none runs, into the last one's if it ended a moment ago (its sink
-   * passes late lines on); else into the agent's log.
+   * A line of container output, into its invocation's logs. The watchdogs tag
+   * what a request's code writes with its invocation id; an untagged line
+   * (a process the code started, output between requests) goes to the oldest
+   * invocation in flight, or to the last one if it ended a moment ago (the
+   * pipe may lag the socket), else to the agent's log.
    */
   private output(slot: Slot, stream: "stdout" | "stderr", line: string): void {
-    const recent = slot.lastEnded && Date.now() - slot.lastEnded.atMs < lateLineMs ? slot.lastEnded.logs : undefined;
-    const sink = slot.active.length > 0 ? slot.active[0]?.logs : recent;
+    const tagged = taggedLine.exec(line);
+    let sink: LogSink | undefined;
+    if (tagged) {
+      line = line.slice(tagged[0].length);
+      const id = tagged[1];
+      sink = (slot.active.find((i) => i.invocationId === id) ?? slot.ended.find((i) => i.invocationId === id))?.logs;
+    } else {
+      const last = slot.ended.at(-1);
+      sink = slot.active.length > 0 ? slot.active[0]?.logs : last && Date.now() - last.atMs < lateLineMs ? last.logs : undefined;
+    }
     if (sink) {
       if (!sink.full) sink.add([{ unixMs: Date.now(), level: stream === "stderr" ? "error" : "log", message: line }], false);
       return;

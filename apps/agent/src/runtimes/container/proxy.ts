@@ -49,11 +49,14 @@ export function proxyToContainer(pool: Pool, request: RuntimeRequest, release: (
   });
 }
 
+/** The header the watchdogs tag the request's output lines with (ADR 0029). */
+export const invocationHeader = "x-isle-invocation-id";
+
 function requestHeaders(request: RuntimeRequest, host: string): string[] {
-  const out: string[] = ["host", host];
+  const out: string[] = ["host", host, invocationHeader, request.invocationId];
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
-    if (lower !== "host" && !droppedRequestHeaders.has(lower)) out.push(name, value);
+    if (lower !== "host" && lower !== invocationHeader && !droppedRequestHeaders.has(lower)) out.push(name, value);
   }
   return out;
 }

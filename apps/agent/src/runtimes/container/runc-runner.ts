@@ -212,6 +212,8 @@ export class RuncContainer {
     try {
       await this.runner.exec(["kill", this.id, signal]);
     } catch (error) {
+      // runc may see the process gone before its exit reaches us: give the exit a moment to arrive.
+      await Promise.race([this.exited, sleep(200)]);
       if (this.running()) throw error;
     }
   }
@@ -255,7 +257,12 @@ export class RuncContainer {
         await this.exited;
       }
     }
-    const events = this.events();
+    let events: ContainerEvents = { oom: 0, oomKill: 0, pidsMax: 0 };
+    try {
+      events = this.events();
+    } catch {
+      // no cgroup to read (already gone): the container is still deleted below
+    }
     await this.delete();
     return { killed, events };
   }

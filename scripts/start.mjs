@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Supervisor } from "./lib/supervise.mjs";
 
@@ -25,12 +26,13 @@ function setUp() {
 }
 
 /**
- * Root filesystems of container functions (python3, node, exec), built once from Debian packages
- * into the data directory and rebuilt when their inputs change. Only where the agent can run
+ * Root filesystems of container functions (python3, node, exec), built once per machine from
+ * Debian packages into the user's cache (every local Isle, `isle dev` included, shares them) and
+ * rebuilt when their inputs change. Only where the agent can run
  * containers (root, runc); a failed build (no network) leaves container functions off, not Isle.
  */
 function rootfsDir() {
-  const dir = resolve(env.ISLE_ROOTFS_DIR ?? join(dataDir, "rootfs"));
+  const dir = resolve(env.ISLE_ROOTFS_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "isle/rootfs"));
   if (env.ISLE_CONTAINERS === "off" || process.getuid?.() !== 0) return dir;
   try {
     execFileSync("runc", ["--version"], { stdio: "ignore" });

@@ -27,7 +27,7 @@ async function startIsle(dataDir: string, via: "npm start" | "isle up" = "npm st
       ISLE_PORT: String(port),
       ISLE_CONTROL_PORT: String(await freePort()),
       ISLE_SIDECAR_PORT: String(await freePort()),
-      // The container root filesystems the other tests built: npm start would build them per data directory.
+      // The container root filesystems the other tests built (npm start's default, spelled out).
       ISLE_ROOTFS_DIR: process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs"),
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -14,6 +14,9 @@ shift
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(python3 node exec)
 mkdir -p "$dir"
+# One build at a time per directory: several local Isles (or test files) may start together.
+exec 9>"$dir/.lock"
+flock 9
 
 key_of() {
   local kind="$1" watchdog=python

@@ -124,9 +124,13 @@ async function stopStack(stack) {
 
 async function timedGet(url) {
   const start = performance.now();
-  const res = await fetch(url);
-  const body = await res.text();
-  return { ms: performance.now() - start, status: res.status, body, invocationId: res.headers.get("x-isle-invocation-id") };
+  try {
+    const res = await fetch(url);
+    const body = await res.text();
+    return { ms: performance.now() - start, status: res.status, body, invocationId: res.headers.get("x-isle-invocation-id") };
+  } catch (err) {
+    return { ms: performance.now() - start, status: 0, body: `${err.message}: ${err.cause?.message ?? ""}`, invocationId: null };
+  }
 }
 
 const stats = (xs) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), min: Math.min(...xs), max: Math.max(...xs) });
@@ -248,7 +252,7 @@ async function warm(dir) {
           while (sent++ < 2000) {
             const r = await timedGet(url(name));
             if (r.status !== 200) {
-              const key = `${r.status} ${r.body.slice(0, 200)}`;
+              const key = `${r.status} ${r.body.replace(/inv_[0-9a-f]+/g, "inv_…").slice(0, 200)}`;
               seen.set(key, (seen.get(key) ?? 0) + 1);
             }
           }

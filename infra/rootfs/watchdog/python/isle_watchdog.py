@@ -397,6 +397,8 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # The agent opens many connections at once; Python's default backlog of 5 would refuse some.
+    request_queue_size = 256
 
     def __init__(self, path, dispatch):
         # Listen on a temporary name, then rename: the socket appears only once it accepts

@@ -93,14 +93,15 @@ async function until<T>(read: () => T | undefined, timeoutMs = 10_000): Promise<
   throw new Error("condition not met in time");
 }
 
-const runcList = () => (JSON.parse(execFileSync("runc", ["--root", join(dir, "work/bundles/state"), "list", "--format", "json"], { encoding: "utf8" }) || "[]") ?? []) as Array<{ id: string }>;
+const runcList = () => (JSON.parse(execFileSync("runc", ["--root", join(dir, "w".repeat(90), "work/bundles/state"), "list", "--format", "json"], { encoding: "utf8" }) || "[]") ?? []) as Array<{ id: string }>;
 
 beforeAll(async () => {
   requireRuncHost();
   const rootfsDir = rootfsForTests(["python3", "exec", "node"]);
   dir = mkdtempSync(join(tmpdir(), "isle-container-runtime-"));
   runtime = new ContainerRuntime({
-    workDir: join(dir, "work"),
+    // Deep on purpose: socket paths must not grow with the work directory (Linux allows 107 bytes).
+    workDir: join(dir, "w".repeat(90), "work"),
     rootfsDir,
     artifacts: { get: async (hash) => artifacts.get(hash) ?? Promise.reject(new Error("no such artifact")) },
     env: { get: async () => ({ GREETING: "hi", ISLE_EXEC: "/bin/false" }) },
@@ -178,7 +179,7 @@ describe("ContainerRuntime with real runc", () => {
     const fn = deploy("python3", "handler.py", `${python}\n# killed copy\n`);
     await call(fn, "/");
     const before = runtime.containers().get(fn.isolateId)!;
-    execFileSync("runc", ["--root", join(dir, "work/bundles/state"), "kill", before, "KILL"]);
+    execFileSync("runc", ["--root", join(dir, "w".repeat(90), "work/bundles/state"), "kill", before, "KILL"]);
     const after = await until(() => {
       const id = runtime.containers().get(fn.isolateId);
       return id && id !== before ? id : undefined;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { IsleError } from "@isle/errors";
 import type { ContainerArtifact } from "@isle/proto";
@@ -38,6 +38,13 @@ export interface ContainerRuntimeOptions {
   readyTimeoutMs?: number;
   /** How long a stopped replica gets between SIGTERM and SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Where the containers' socket directories live (`<socketRoot>/<id>/http.sock`):
+   * short, so socket paths stay under Linux's 107 bytes. Default
+   * `/run/isle-containers/<hash of workDir>`: one directory per agent, so
+   * an agent's clean-up at start never touches another agent's sockets.
+   */
+  socketRoot?: string;
   /** Container id prefix and parent cgroup (tests keep theirs apart from an agent's). */
   idPrefix?: string;
   cgroupParent?: string;
@@ -91,6 +98,7 @@ interface Slot {
  */
 export class ContainerRuntime implements FunctionRuntime {
   private readonly runner: RuncRunner;
+  private readonly socketRoot: string;
   private readonly trees: AppTrees;
   private readonly slots = new Map<string, Slot>();
   private readonly logger: Logger;
@@ -99,12 +107,14 @@ export class ContainerRuntime implements FunctionRuntime {
 
   constructor(private readonly options: ContainerRuntimeOptions) {
     this.logger = options.logger.child({ runtime: "container" });
+    this.socketRoot = options.socketRoot ?? join("/run/isle-containers", createHash("sha256").update(options.workDir).digest("hex").slice(0, 12));
     this.runner = new RuncRunner({
       workDir: join(options.workDir, "bundles"),
       runc: options.runc,
       stopGraceMs: options.stopGraceMs ?? 2_000,
       idPrefix: options.idPrefix,
       cgroupParent: options.cgroupParent,
+      socketRoot: this.socketRoot,
     });
     this.trees = new AppTrees(join(options.workDir, "apps"));
     this.limits = { ...defaultLimits, ...options.defaults };
@@ -208,6 +218,7 @@ export class ContainerRuntime implements FunctionRuntime {
     const slots = [...this.slots.values()];
     this.slots.clear();
     await Promise.all(slots.map((slot) => this.stopSlot(slot, "agent stopping")));
+    rmSync(this.socketRoot, { recursive: true, force: true });
   }
 
   private slot(source: IsolateSource): Slot {

@@ -10,6 +10,9 @@ import type { ContainerSpec, RuncContainer, RuncRunner, StopResult } from "./run
 /** The socket the function's server listens on, in the directory mounted at /run/isle (ADR 0028). */
 export const socketName = "http.sock";
 
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const maxSocketPath = 107;
+
 export interface ReplicaStartOptions {
   runner: RuncRunner;
   /** Container name; the runner prefixes it. Unique on this host. */
@@ -66,6 +69,10 @@ export class ContainerReplica {
     forEachLine(container.stderr, keep("stderr"));
 
     const socketPath = join(container.socketDir, socketName);
+    if (Buffer.byteLength(socketPath) > maxSocketPath) {
+      await container.stop(0).catch(() => undefined);
+      throw new Error(`the container's socket path is too long for Linux (${Buffer.byteLength(socketPath)} > ${maxSocketPath} bytes): ${socketPath}`);
+    }
     const deadline = Date.now() + options.readyTimeoutMs;
     let exitStatus: number | undefined;
     void container.exited.then((status) => (exitStatus = status));

@@ -20,6 +20,13 @@ export interface RuncRunnerOptions {
   cgroupParent?: string;
   /** How long stop() waits after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Where each container's socket directory (mounted at /run/isle) lives, as
+   * `<socketRoot>/<container id>`; inside its bundle when absent. A short
+   * root keeps the socket's path under Linux's 107-byte limit whatever the
+   * work directory's length.
+   */
+  socketRoot?: string;
 }
 
 /** What one replica runs. */
@@ -97,6 +104,10 @@ export class RuncRunner {
       // no work dir yet: nothing left
     }
     for (const name of bundles) rmSync(join(this.options.workDir, name), { recursive: true, force: true });
+    const { socketRoot } = this.options;
+    if (socketRoot) {
+      for (const name of safeReaddir(socketRoot).filter((n) => n.startsWith(this.idPrefix))) rmSync(join(socketRoot, name), { recursive: true, force: true });
+    }
     return [...new Set([...ids, ...bundles])];
   }
 
@@ -105,10 +116,11 @@ export class RuncRunner {
     const id = this.idPrefix + name;
     if (!idPattern.test(id)) throw new Error(`bad container name: ${JSON.stringify(name)}`);
     const bundleDir = join(this.options.workDir, id);
-    const socketDir = join(bundleDir, "run");
+    const socketDir = this.options.socketRoot ? join(this.options.socketRoot, id) : join(bundleDir, "run");
     const uid = spec.uid ?? 65534;
     const gid = spec.gid ?? 65534;
     mkdirSync(this.stateDir, { recursive: true });
+    mkdirSync(bundleDir, { recursive: true });
     mkdirSync(socketDir, { recursive: true });
     // Only the container's user (and root, the agent) may reach the socket.
     chownSync(socketDir, uid, gid);
@@ -143,6 +155,7 @@ export class RuncRunner {
       const message = runcErrors(join(bundleDir, "runc.log"));
       await this.exec(["delete", "--force", id]).catch(() => {});
       rmSync(bundleDir, { recursive: true, force: true });
+      rmSync(socketDir, { recursive: true, force: true });
       throw new Error(`runc run ${id} failed: ${message}`);
     }
     return new RuncContainer(this, { id, pid, bundleDir, socketDir, cgroupPath, stdout, stderr, exited }, this.stopGraceMs);
@@ -273,6 +286,15 @@ export class RuncContainer {
     await this.runner.exec(["delete", "--force", this.id]);
     this.deleted = true;
     rmSync(this.bundleDir, { recursive: true, force: true });
+    rmSync(this.socketDir, { recursive: true, force: true });
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

@@ -126,8 +126,12 @@ describe("container functions (runc)", () => {
     await waitUntil(() => running().length === 0, 30_000, `containers stopped when idle\n${stack.tail()}`);
     await stack.configure("acme", "sh", { scale: { min: 1 } });
     await waitUntil(() => running().length === 1, 15_000, `the minimum replica started\n${stack.tail()}`);
-    const metrics = await (await fetch(stack.agentMetricsUrl)).text();
-    expect(metrics).toMatch(/^isle_agent_containers_running 1$/m);
+    // runc lists it from its start; the agent counts it once its server listens.
+    await waitUntil(
+      async () => /^isle_agent_containers_running 1$/m.test(await (await fetch(stack.agentMetricsUrl)).text()),
+      10_000,
+      "the agent's gauge of running containers",
+    );
     const warm = await invoke("sh/warm", { method: "POST", body: "w" });
     expect(await warm.text()).toBe("hello from sh:w");
     expect((await record(warm.headers.get("x-isle-invocation-id")!, 1)).coldStart).toBe(false);

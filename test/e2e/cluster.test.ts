@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ClusterGateway, type IsleCluster, startIsleCluster } from "../harness/cluster.js";
 import { fixture } from "../harness/fixtures.js";
@@ -7,6 +10,8 @@ import { ConcurrentLoad, type LoadSample, SteadyLoad } from "../harness/load.js"
 // with its own address, on one shared Postgres database. Needs root (it fails without, never skips).
 // The tests run in order on one cluster: what DESIGN.md §8 and §12 promise of a cluster (issue 8).
 const databaseUrl = process.env.ISLE_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+// Container functions run on the agents too (runc; root filesystems built by infra/rootfs/ensure.sh).
+const rootfsDir = process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,6 +27,7 @@ describe("a cluster of two gateways and three agent nodes", () => {
 
   beforeAll(async () => {
     const started = Date.now();
+    execFileSync(join(import.meta.dirname, "../../infra/rootfs/ensure.sh"), [rootfsDir, "python3"], { stdio: ["ignore", "ignore", "inherit"] });
     cluster = await startIsleCluster({
       gateways: 2,
       agents: 3,
@@ -35,6 +41,7 @@ describe("a cluster of two gateways and three agent nodes", () => {
           ISLE_SCALE_MAX_REPLICAS: "3",
           ISLE_SCALER_TICK_MS: "500",
         },
+        agent: { ISLE_CONTAINERS: "on", ISLE_ROOTFS_DIR: rootfsDir },
       },
     });
     gateways = [cluster.gateway(1), cluster.gateway(2)];
@@ -176,6 +183,32 @@ describe("a cluster of two gateways and three agent nodes", () => {
     expect(await res.text()).toBe("slept 1");
     expect(await replicas(fn)).toBe(1);
     console.log(`idle: zero replicas ${zeroMs} ms after the load stopped, unloaded everywhere after ${evictedMs} ms; from zero: 200 in ${Date.now() - before} ms`);
+  });
+
+  it("scales a container function the same way: a container on each replica under load, none once idle", async () => {
+    const gw1 = cluster.gateway(1);
+    await gw1.api.configure("acme", "ctr", { runtime: "container", visibility: "public" });
+    const deployed = await gw1.api.deploy("acme", "ctr", {
+      "handler.py": "import time\ndef handle(request):\n    time.sleep(int(request.args['ms'][0]) / 1000)\n    return 'slept'\n",
+    });
+    expect(deployed.status, await deployed.clone().text()).toBe(201);
+    const fn = await functionId("ctr");
+    const running = async () => {
+      const counts = await Promise.all(
+        cluster.nodes.map(async (node) => Number(/^isle_agent_containers_running (\d+)$/m.exec(await (await fetch(node.metricsUrl)).text())?.[1] ?? -1)),
+      );
+      return counts.filter((n) => n === 1).length;
+    };
+    const load = track(ConcurrentLoad.start(gateways.map((g) => `${g.url}/fn/acme/ctr?ms=200`), { concurrency: 30, timeoutMs: 15_000 }));
+    await until(
+      async () => (await replicas(fn)) === 3 && (await running()) === 3 && (await servedBy(fn, 0)).size === 3,
+      30_000,
+      () => `ctr in a container on each of three agents, each serving`,
+    );
+    await load.stop();
+    expect(load.counts()).toEqual({ "200": load.samples.length });
+    // Idle: zero replicas, and every agent stops its container.
+    await until(async () => (await replicas(fn)) === 0 && (await running()) === 0, 40_000, () => `ctr's containers stopped when idle`);
   });
 
   it("shows a deploy and a key revocation made through one gateway on the other within a second", async () => {

@@ -6,8 +6,6 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 export interface NamespacedCommand {
   /** The namespace (`ip netns` name) it runs in. */
   netns: string;
-  /** Absolute path of `ip` (iproute2). */
-  ip: string;
   command: string;
   args: readonly string[];
   /** Environment on top of the test process's own. */
@@ -19,8 +17,8 @@ export interface NamespacedCommand {
 
 /**
  * One process in a network namespace, started as
- * `setpriv --pdeathsig SIGKILL -- ip netns exec <ns> <command>`: setpriv and ip both exec, so
- * the pid is the command's own, and the kernel kills it if the test process dies. It leads a
+ * `setpriv --pdeathsig SIGKILL -- nsenter --net=/var/run/netns/<ns> -- <command>`: setpriv and
+ * nsenter both exec, so the pid is the command's own, and the kernel kills it if the test process dies. It leads a
  * process group of its own (`detached`), so `kill()` reaches its children too (workerd).
  */
 export class NamespacedProcess {
@@ -46,7 +44,10 @@ export class NamespacedProcess {
     if (this.running) throw new Error(`${this.name} is already running (pid ${this.child?.pid})`);
     const out = openSync(this.spec.logFile, "a");
     try {
-      this.child = spawn("/usr/bin/setpriv", ["--pdeathsig", "SIGKILL", "--", this.spec.ip, "netns", "exec", this.spec.netns, this.spec.command, ...this.spec.args], {
+      // nsenter, not `ip netns exec`: that one also unshares the mount namespace and remounts
+      // /sys, which hides the cgroup mounts runc needs for container functions.
+      const enter = ["/usr/bin/nsenter", `--net=/var/run/netns/${this.spec.netns}`, "--"];
+      this.child = spawn("/usr/bin/setpriv", ["--pdeathsig", "SIGKILL", "--", ...enter, this.spec.command, ...this.spec.args], {
         env: { ...process.env, ...this.spec.env },
         cwd: this.spec.cwd,
         stdio: ["ignore", out, out],

@@ -120,7 +120,6 @@ export class NetworkLab {
   spawn(host: string, name: string, command: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): NamespacedProcess {
     const proc = new NamespacedProcess(host, name, {
       netns: this.host(host).netns,
-      ip: this.ip,
       command,
       args,
       env: options.env ?? {},

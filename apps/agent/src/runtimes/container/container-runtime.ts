@@ -290,7 +290,12 @@ export class ContainerRuntime implements FunctionRuntime {
         onLine: (stream, line) => this.output(slot, stream, line),
       });
     } catch (err) {
-      if (!(err instanceof ReplicaStartError)) throw err;
+      if (!(err instanceof ReplicaStartError)) {
+        // runc itself failed (cgroups, mounts, the bundle): this node's fault, not the function's;
+        // `unavailable` lets the gateway try another replica.
+        this.logger.error({ isolateId: slot.isolateId, err: err instanceof Error ? err.message : String(err) }, "runc could not start a container");
+        throw new IsleError("unavailable", "this node could not start the function's container");
+      }
       this.logger.warn({ isolateId: slot.isolateId, exitStatus: err.exitStatus, events: err.events, lastLines: err.lastLines.slice(-5) }, "container failed to start");
       throw new IsleError("function_error", `the function's container did not start: ${err.message}`);
     }

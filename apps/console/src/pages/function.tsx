@@ -1,0 +1,43 @@
+import { useState } from "preact/hooks";
+import type { Api } from "../api.js";
+import { ErrorBox, useLoad, when } from "../components/async.js";
+import { Deployments } from "../components/deployments.js";
+import { InvocationsTable } from "../components/invocations-table.js";
+import { InvokeForm } from "../components/invoke-form.js";
+import { Link } from "../components/link.js";
+import { href } from "../router.js";
+import type { Session } from "../session.js";
+
+/** One function: its settings at a glance, an invoke form, its recent invocations and its versions. */
+export function FunctionPage({ api, session, tenant, fn }: { api: Api; session: Session; tenant: string; fn: string }) {
+  // Bumped after an invoke or a rollback so the tables and the header re-read at once.
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((n) => n + 1);
+  const { data, error } = useLoad(() => api.fn(tenant, fn), [tenant, fn, changes]);
+  return (
+    <main>
+      <p class="crumbs">
+        <Link to={href({ page: "functions", tenant })}>{tenant}</Link> / {fn}
+      </p>
+      <h1>{fn}</h1>
+      <ErrorBox error={error} />
+      {data ? (
+        <dl class="facts">
+          <dt>Visibility</dt>
+          <dd>{data.visibility}</dd>
+          <dt>Runtime</dt>
+          <dd>{data.runtime}</dd>
+          <dt>Active deployment</dt>
+          <dd>
+            <code data-testid="active-deployment">{data.activeDeploymentId ?? "none"}</code>
+          </dd>
+          <dt>Updated</dt>
+          <dd>{when(data.updatedAt)}</dd>
+        </dl>
+      ) : null}
+      <InvokeForm api={api} tenant={tenant} fn={fn} withKey={session.who.kind === "key"} onInvoked={changed} />
+      <InvocationsTable api={api} tenant={tenant} fn={fn} refresh={changes} />
+      <Deployments api={api} tenant={tenant} fn={fn} onChanged={changed} />
+    </main>
+  );
+}

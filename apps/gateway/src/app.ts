@@ -30,6 +30,8 @@ import { registerMetrics } from "./routes/metrics/metrics.js";
 import { whoamiPath } from "./routes/whoami/get.js";
 import type { SecretBox } from "./secrets/secret-box.js";
 import { registerGit, type GitServer } from "./routes/git/git.js";
+import { defaultConsoleDir } from "./console/console-files.js";
+import { registerConsole } from "./console/serve-console.js";
 
 export interface AppDeps {
   db: IsleDb;
@@ -74,6 +76,8 @@ export interface AppDeps {
   schedules?: { minIntervalSeconds: number };
   /** Git smart HTTP at /git/:tenant/:function.git; absent: no such routes. */
   git?: GitServer;
+  /** The built web console served at /console (ISLE_CONSOLE_DIR); default: the @isle/console package's dist. */
+  consoleDir?: string | undefined;
 }
 
 /** What the async route needs beyond the sync one's dependencies. */
@@ -110,6 +114,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use(requestId());
   registerMetrics(app, { metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken });
   registerDocs(app);
+  registerConsole(app, { dir: deps.consoleDir ?? defaultConsoleDir(), logger: deps.logger });
   if (deps.git) registerGit(app, { db: deps.db, verifier, git: deps.git });
 
   // Every /v1 route is authorised here, before routing, so none can forget to be.

@@ -25,6 +25,8 @@ const schema = z.object({
     .or(z.literal("").transform(() => undefined)),
   ISLE_ADMIN_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   ISLE_DOMAIN: z.string().optional(),
+  /** The built web console (apps/console/dist); default: found through the @isle/console package. */
+  ISLE_CONSOLE_DIR: z.string().min(1).optional(),
   /** A Bearer credential that reads /metrics and nothing else (for Prometheus); the operator token works too. */
   ISLE_METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   /** The control plane's gRPC listener; agents connect here. Loopback by default. */
@@ -120,6 +122,8 @@ export interface GatewayConfig {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   domain: string | undefined;
+  /** Where the built web console is; undefined: the default location. */
+  consoleDir: string | undefined;
   metricsToken: string | undefined;
   controlHost: string;
   controlPort: number;
@@ -162,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     databaseUrl: v.DATABASE_URL,
     adminToken: v.ISLE_ADMIN_TOKEN,
     domain: v.ISLE_DOMAIN,
+    consoleDir: v.ISLE_CONSOLE_DIR,
     metricsToken: v.ISLE_METRICS_TOKEN,
     controlHost: v.ISLE_CONTROL_HOST,
     controlPort: v.ISLE_CONTROL_PORT,

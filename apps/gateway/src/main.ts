@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     async: asyncParts.setup,
     schedules: { minIntervalSeconds: config.schedules.minIntervalSeconds },
     metricsToken: config.metricsToken,
+    consoleDir: config.consoleDir,
     outliers,
     rateLimiter,
     rateDefaults: config.rateDefaults,

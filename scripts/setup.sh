@@ -13,7 +13,8 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 # http-backend) serves `git push` deploys; ip (iproute2) builds the network
 # namespaces of the multi-host tests; runc runs container functions as OCI
 # bundles, and busybox-static gives the container tests a one-file root
-# filesystem.
+# filesystem; chromium is the headless browser of the web console's end-to-end
+# test (driven by playwright-core, which downloads no browser of its own).
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
@@ -23,6 +24,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || missing+=(nats-server)
 [ -x /usr/sbin/runc ] || command -v runc >/dev/null || missing+=(runc)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "isle setup: please install: ${missing[*]}" >&2

@@ -160,6 +160,7 @@ async function main() {
     log(`  operator token:  ${token}`);
     log(`  demo tenant key: ${key}  (tenant "demo": invoke, deploy, read)`);
     log(`  demo function:   curl '${base}/fn/demo/hello?name=isle'`);
+    log(`  web console:     ${base}/console  (sign in with the key or the token)`);
     log(`  API reference:   ${base}/docs`);
     log(`  data directory:  ${dataDir}`);
     log("Press Ctrl-C to stop.");

@@ -112,15 +112,19 @@ describe("web console (headless chromium)", () => {
     expect(await page.getByTestId("logs").textContent()).toContain("hello from v2 /greet");
   });
 
-  it("rolls back to the first version, which then answers", async () => {
+  it("rolls back to the first version, which then answers, its line arriving in the live log tail", async () => {
     await page.goBack();
     await page.waitForURL("**/console/t/acme/functions/hello");
     await page.locator("table.deployments tr[data-version='1']").getByRole("button", { name: "Roll back to this" }).click();
     await page.locator("table.deployments tr.active[data-version='1']").waitFor();
     await page.getByTestId("active-deployment").filter({ hasText: deployments[0] }).waitFor();
 
+    // Follow the live logs first: v1's line can only arrive through the stream.
+    await page.getByRole("button", { name: "Follow" }).click();
+    await page.getByTestId("log-tail").filter({ hasText: "hello from v2 /greet" }).waitFor();
     await page.getByRole("button", { name: "Invoke" }).click();
     await page.getByTestId("invoke-body").filter({ hasText: "v1 says hi" }).waitFor();
+    await page.getByTestId("log-tail").filter({ hasText: "hello from v1 /" }).waitFor();
     const active = await stack.operator("/v1/tenants/acme/functions/hello");
     expect(((await active.json()) as { activeDeploymentId: string }).activeDeploymentId).toBe(deployments[0]);
   });

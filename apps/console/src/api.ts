@@ -1,3 +1,5 @@
+import { readEvents, type SseEvent } from "./sse.js";
+
 /** A tiny client of the management API (/v1), same origin, with the signed-in credential. */
 
 export interface Whoami {
@@ -134,6 +136,16 @@ export class Api {
 
   invocation(tenant: string, id: string): Promise<InvocationDetail> {
     return this.request("GET", `${tenantPath(tenant)}/invocations/${encodeURIComponent(id)}`);
+  }
+
+  /** Follows the function's logs (server-sent events) until `signal` aborts or the stream ends. */
+  async followLogs(tenant: string, name: string, signal: AbortSignal, onEvent: (event: SseEvent) => void): Promise<void> {
+    const res = await fetch(`${functionPath(tenant, name)}/logs?follow=1&limit=20`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: "text/event-stream" },
+      signal,
+    });
+    if (!res.ok || !res.body) throw new ApiError(res.status, "http_error", `logs: ${res.status} ${res.statusText}`);
+    await readEvents(res.body, onEvent);
   }
 
   /**

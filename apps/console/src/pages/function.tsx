@@ -5,6 +5,7 @@ import { Deployments } from "../components/deployments.js";
 import { InvocationsTable } from "../components/invocations-table.js";
 import { InvokeForm } from "../components/invoke-form.js";
 import { Link } from "../components/link.js";
+import { LogTail } from "../components/log-tail.js";
 import { href } from "../router.js";
 import type { Session } from "../session.js";
 
@@ -37,6 +38,7 @@ export function FunctionPage({ api, session, tenant, fn }: { api: Api; session: 
       ) : null}
       <InvokeForm api={api} tenant={tenant} fn={fn} withKey={session.who.kind === "key"} onInvoked={changed} />
       <InvocationsTable api={api} tenant={tenant} fn={fn} refresh={changes} />
+      <LogTail api={api} tenant={tenant} fn={fn} />
       <Deployments api={api} tenant={tenant} fn={fn} onChanged={changed} />
     </main>
   );

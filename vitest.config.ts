@@ -12,7 +12,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts", "infra/rootfs/**/*.test.ts"],
+          include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts", "infra/rootfs/**/*.test.ts", "infra/*.test.ts"],
           // One migrated PGlite database per run, copied by the tests that need a fresh one.
           globalSetup: ["packages/db/src/test-support/pglite-template-setup.ts"],
           // Most unit files spend their time waiting (timers, queues, child processes): two at once

@@ -14,7 +14,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 # namespaces of the multi-host tests; runc runs container functions as OCI
 # bundles, and busybox-static gives the container tests a one-file root
 # filesystem; chromium is the headless browser of the web console's end-to-end
-# test (driven by playwright-core, which downloads no browser of its own).
+# test (driven by playwright-core, which downloads no browser of its own);
+# systemd-analyze (systemd) and cloud-init check the units and the user data
+# under infra/ in the tests.
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
@@ -25,6 +27,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/sbin/runc ] || command -v runc >/dev/null || missing+=(runc)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v cloud-init >/dev/null || missing+=(cloud-init)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "isle setup: please install: ${missing[*]}" >&2

@@ -23,7 +23,7 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
     const startedAt = new Date("2026-11-22T01:02:03.456Z");
     const base = { tenantId: tenant.id, functionId: "fn_1", mode: "sync" as const, status: "succeeded", startedAt };
     await recordInvocations(database.db, [
-      { ...base, id: "inv_a", deploymentId: "dep_1", agentId: "agent-1", httpStatus: 200, coldStart: true, durationMs: 12 },
+      { ...base, id: "inv_a", deploymentId: "dep_1", agentId: "agent-1", httpStatus: 200, coldStart: true, durationMs: 12, traceId: "4bf92f3577b34da6a3ce929d0e0e4736" },
       { ...base, id: "inv_b", status: "failed", errorCode: "timeout", httpStatus: 504, attempt: 2, trigger: "timer" },
     ]);
     await recordInvocations(database.db, [{ ...base, id: "inv_a", status: "failed" }]);
@@ -36,6 +36,7 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
       durationMs: 12,
       startedAt,
       logs: [],
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     });
     expect(await findInvocation(database.db, tenant.id, "inv_b")).toMatchObject({
       status: "failed",
@@ -44,6 +45,7 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
       attempt: 2,
       trigger: "timer",
       deploymentId: null,
+      traceId: null,
     });
   });
 
@@ -56,11 +58,11 @@ describe.each(drivers)("recordInvocations (%s)", (driver) => {
     await saveInvocation(database.db, { ...base, status: "running", attempt: 1, agentId: "agent-1" });
     await saveInvocation(database.db, { ...base, status: "retrying", attempt: 1, agentId: "agent-1", httpStatus: 500, durationMs: 7 });
     expect(await read()).toMatchObject({ status: "retrying", attempt: 1, httpStatus: 500, durationMs: 7 });
-    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, httpStatus: 200, errorCode: null });
+    await saveInvocation(database.db, { ...base, status: "succeeded", attempt: 2, httpStatus: 200, errorCode: null, traceId: "0af7651916cd43dd8448eb211c80319c" });
     // A late write of attempt 1, or the accept-time row landing late, changes nothing.
     await saveInvocation(database.db, { ...base, status: "running", attempt: 1 });
     await saveInvocation(database.db, { ...base, status: "queued", attempt: 0 });
-    expect(await read()).toMatchObject({ status: "succeeded", attempt: 2, httpStatus: 200 });
+    expect(await read()).toMatchObject({ status: "succeeded", attempt: 2, httpStatus: 200, traceId: "0af7651916cd43dd8448eb211c80319c" });
   });
 
   it("saveInvocation keeps the output of the attempt the row describes, and lines appended during it", async () => {

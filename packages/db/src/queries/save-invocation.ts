@@ -25,6 +25,7 @@ export async function saveInvocation(db: IsleDb, row: NewInvocation): Promise<vo
         errorCode: sql`excluded.error_code`,
         startedAt: sql`excluded.started_at`,
         durationMs: sql`excluded.duration_ms`,
+        traceId: sql`excluded.trace_id`,
         // The output of the attempt the row now describes: a new attempt starts afresh; the same
         // attempt's end keeps what was appended meanwhile (waitUntil output that raced it), after
         // the trailer's lines.

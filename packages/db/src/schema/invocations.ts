@@ -60,6 +60,11 @@ export const invocations = pgTable(
     logs: jsonb("logs").$type<InvocationLogLine[]>().notNull().default([]),
     /** The latest callback's outcome, for an async invocation that asked for one. */
     callback: jsonb("callback").$type<InvocationCallback>(),
+    /**
+     * The W3C trace id (32 lowercase hex digits) of the traceparent the gateway sent the agent:
+     * its own span's when tracing is on, else the client's when it sent one; null without either.
+     */
+    traceId: text("trace_id"),
   },
   (t) => [
     // The tenant's invocation list, newest first.

@@ -47,6 +47,15 @@ export {
   type InvocationOutput,
   type InvocationSummary,
 } from "./invocations.js";
+export {
+  functionStats,
+  tenantActivity,
+  type FunctionActivity,
+  type FunctionStats,
+  type StatsBucket,
+  type StatsFigures,
+  type StatsWindow,
+} from "./invocation-stats.js";
 export { deleteExpiredInvocations, inProgressStatuses, type ExpiredInvocations } from "./expire-invocations.js";
 export { recordInvocations, appendInvocationLogs, type LogAppend, type AppendedRecord } from "./record-invocations.js";
 export { saveInvocation } from "./save-invocation.js";

@@ -7,6 +7,7 @@ export {
   recordFailure,
   startTracing,
   traceHeadersOf,
+  traceIdOf,
   tracingOff,
   SpanKind,
   SpanStatusCode,

@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
-import { chooseExporter, context, contextFrom, startTracing, trace, traceHeadersOf } from "./tracing.js";
+import { chooseExporter, context, contextFrom, startTracing, trace, traceHeadersOf, traceIdOf } from "./tracing.js";
 
 describe("chooseExporter", () => {
   it("is off unless an endpoint or an exporter is named", () => {
@@ -54,6 +54,14 @@ describe("trace context", () => {
       const span = tracer.startSpan("root", {}, contextFrom({ traceparent, tracestate: "" }));
       expect(span.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
       expect((span as unknown as { parentSpanContext?: unknown }).parentSpanContext).toBeUndefined();
+    }
+  });
+
+  it("reads the trace id of a traceparent, null for a missing or malformed one", () => {
+    expect(traceIdOf("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(traceIdOf(traceHeadersOf(tracer.startSpan("root")).traceparent)).toMatch(/^[0-9a-f]{32}$/);
+    for (const traceparent of ["", "not-a-traceparent", "00-00000000000000000000000000000000-b7ad6b7169203331-01", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"]) {
+      expect(traceIdOf(traceparent), traceparent).toBeNull();
     }
   });
 

@@ -1,4 +1,4 @@
-import { SpanStatusCode, context, propagation, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -116,6 +116,16 @@ const propagator = new W3CTraceContextPropagator();
 export function contextFrom(headers: TraceHeaders | undefined): Context {
   if (!headers?.traceparent) return context.active();
   return propagator.extract(context.active(), headers, carrierGetter);
+}
+
+/**
+ * The trace id (32 lowercase hex digits) of a W3C `traceparent`, parsed as the propagator parses
+ * it; null when it is empty or malformed.
+ */
+export function traceIdOf(traceparent: string): string | null {
+  if (!traceparent) return null;
+  const extracted = propagator.extract(ROOT_CONTEXT, { traceparent, tracestate: "" }, carrierGetter);
+  return trace.getSpanContext(extracted)?.traceId ?? null;
 }
 
 /** The trace context that makes `span` the parent of the next hop. */

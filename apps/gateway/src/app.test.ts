@@ -208,6 +208,18 @@ describe("gateway app", () => {
       expect(mine[0]).toMatchObject({ mode: "sync", status: "succeeded", httpStatus: 201, functionId: expect.stringMatching(/^fn_/) });
     });
 
+    it("records the trace id of the traceparent sent to the agent, none without one", async () => {
+      const client = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+      const traced = (await app.request("/fn/acme/hello/traced", { headers: { traceparent: client } })).headers.get("x-isle-invocation-id");
+      const sent = invoker.heads.at(-1)?.trace?.traceparent;
+      const untraced = (await app.request("/fn/acme/hello/untraced")).headers.get("x-isle-invocation-id");
+      await new Promise((r) => setTimeout(r, 20));
+      // Tracing is off in this app: the agent is handed the client's traceparent as it came.
+      expect(sent).toBe(client);
+      expect(records.find((r) => r.id === traced)?.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+      expect(records.find((r) => r.id === untraced)?.traceId).toBeNull();
+    });
+
     it("records the function's output with its invocation, failed or not", async () => {
       const at = Date.parse("2026-11-22T10:00:00Z");
       invoker.output = [

@@ -115,9 +115,9 @@ describe("AsyncDispatcher", () => {
     expect(head.trace?.traceparent).toBe(payload.trace.traceparent);
     expect(head.callToken).not.toBe("");
     expect(body).toBe("order 42");
-    expect(records.map((r) => [r.status, r.attempt, r.mode, r.trigger])).toEqual([
-      ["running", 2, "async", "queue"],
-      ["succeeded", 2, "async", "queue"],
+    expect(records.map((r) => [r.status, r.attempt, r.mode, r.trigger, r.traceId])).toEqual([
+      ["running", 2, "async", "queue", "0af7651916cd43dd8448eb211c80319c"],
+      ["succeeded", 2, "async", "queue", "0af7651916cd43dd8448eb211c80319c"],
     ]);
     expect(records[1]).toMatchObject({ httpStatus: 201, agentId: "agent-0", deploymentId: "dep_1" });
     expect(callbacks).toHaveLength(1);

@@ -1,7 +1,7 @@
 import type { InvocationLogLine, NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { Delivery, HandlerVerdict, InvocationQueue, QueueConsumer } from "@isle/queue";
-import type { Logger } from "@isle/telemetry";
+import { traceIdOf, type Logger } from "@isle/telemetry";
 import { signCallToken, type CallTokens } from "../invoke/call-token.js";
 import type { Placer } from "../scaling/placer.js";
 import type { Invoker } from "../invoke/sidecar-invoker.js";
@@ -101,7 +101,9 @@ export class AsyncDispatcher {
     const target = await this.deps.resolver.resolve(payload.tenantName, payload.functionName);
     // A schedule's tick is a timer invocation in its record, its request head and its spans.
     const trigger = payload.trigger === "timer" ? "timer" : "queue";
-    const base = { id: delivery.id, tenantId: delivery.tenantId, functionId: delivery.functionId, mode: "async" as const, trigger, attempt: delivery.attempt };
+    // Each attempt's head carries the caller's trace context (async invocations have no gateway span yet).
+    const traceId = traceIdOf(payload.trace.traceparent);
+    const base = { id: delivery.id, tenantId: delivery.tenantId, functionId: delivery.functionId, mode: "async" as const, trigger, attempt: delivery.attempt, traceId };
     const started = Date.now();
     if (!target || target.functionId !== delivery.functionId) {
       await this.save({ ...base, status: "dead", httpStatus: 404, errorCode: "not_found", startedAt: new Date(started), durationMs: 0 });
@@ -160,7 +162,7 @@ export class AsyncDispatcher {
     payload: AsyncPayload,
     tenantId: string,
     deploymentId: string,
-    base: Pick<NewInvocation, "id" | "tenantId" | "functionId" | "mode" | "trigger" | "attempt">,
+    base: Pick<NewInvocation, "id" | "tenantId" | "functionId" | "mode" | "trigger" | "attempt" | "traceId">,
     started: number,
   ): Promise<AttemptResult> {
     const none = { headers: [], body: new Uint8Array(), coldStart: false, retryAfterMs: undefined };

@@ -8,6 +8,8 @@ export interface QueuedInvocation {
   /** `queue` for the async route, `timer` for a schedule's tick. */
   trigger: "queue" | "timer";
   acceptedAtMs: number;
+  /** The trace id of the caller's traceparent, which every attempt carries; null without one. */
+  traceId?: string | null;
 }
 
 /**
@@ -31,5 +33,6 @@ export async function recordQueued(
     status: "queued",
     attempt: 0,
     startedAt: new Date(invocation.acceptedAtMs),
+    traceId: invocation.traceId ?? null,
   }).catch((err: unknown) => logger.warn({ err, invocationId: invocation.id }, "queued invocation record not written; its first attempt writes it"));
 }

@@ -20,6 +20,7 @@ describe("invocation routes", () => {
         mode: "sync" as const,
         status: i === 2 ? "error" : "ok",
         errorCode: i === 2 ? "function_error" : null,
+        traceId: i === 2 ? "4bf92f3577b34da6a3ce929d0e0e4736" : null,
         startedAt: new Date(base + i * 1000),
         logs: [{ at: new Date(base).toISOString(), level: "info", message: `line ${i}` }],
       })),
@@ -59,13 +60,20 @@ describe("invocation routes", () => {
 
   it("filters by function and status", async () => {
     expect((await page("?function=cron")).invocations.map((i) => i.id)).toEqual(["inv_cron0"]);
-    expect((await page("?function=api&status=error")).invocations.map((i) => i.id)).toEqual(["inv_api2"]);
+    expect((await page("?function=api&status=error")).invocations).toMatchObject([{ id: "inv_api2", traceId: "4bf92f3577b34da6a3ce929d0e0e4736" }]);
+    expect((await page("?function=cron")).invocations).toMatchObject([{ id: "inv_cron0", traceId: null }]);
     expect((await page("?function=missing")).invocations).toEqual([]);
   });
 
   it("gets one record with its logs; another tenant's is a 404 like a missing one", async () => {
     const res = await gw.operator("/v1/tenants/acme/invocations/inv_api2");
-    expect(await res.json()).toMatchObject({ id: "inv_api2", status: "error", errorCode: "function_error", logs: [{ message: "line 2" }] });
+    expect(await res.json()).toMatchObject({
+      id: "inv_api2",
+      status: "error",
+      errorCode: "function_error",
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      logs: [{ message: "line 2" }],
+    });
     for (const id of ["inv_theirs", "inv_nothing"]) {
       const missing = await gw.operator(`/v1/tenants/acme/invocations/${id}`);
       expect(await errorOf(missing)).toMatchObject({ code: "not_found", message: "invocation not found" });

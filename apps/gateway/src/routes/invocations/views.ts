@@ -17,6 +17,10 @@ export const invocationSchema = z
     errorCode: z.string().nullable(),
     startedAt: z.string(),
     durationMs: z.number().int().nullable(),
+    traceId: z
+      .string()
+      .nullable()
+      .openapi({ description: "W3C trace id (32 hex digits) of the traceparent the invocation ran under; null when it had none", example: "4bf92f3577b34da6a3ce929d0e0e4736" }),
   })
   .openapi("Invocation");
 
@@ -51,6 +55,7 @@ export function invocationView(r: InvocationSummary) {
     errorCode: r.errorCode,
     startedAt: r.startedAt.toISOString(),
     durationMs: r.durationMs,
+    traceId: r.traceId,
   };
 }
 

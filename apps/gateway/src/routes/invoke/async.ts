@@ -3,7 +3,7 @@ import type { CidrList } from "@isle/config";
 import type { NewInvocation } from "@isle/db";
 import { IsleError } from "@isle/errors";
 import type { InvocationQueue } from "@isle/queue";
-import type { Logger } from "@isle/telemetry";
+import { traceIdOf, type Logger } from "@isle/telemetry";
 import { checkCallbackUrl, type HostLookup } from "../../async/callback-url.js";
 import { storedHeaders, type AsyncPayload } from "../../async/async-payload.js";
 import { recordQueued } from "../../async/queued-record.js";
@@ -70,7 +70,7 @@ export function registerAsyncInvoke(app: Hono<GatewayEnv>, deps: AsyncInvokeDeps
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
     if (!queued.duplicate) {
-      await recordQueued(deps.saveRecord, deps.logger, { id: invocationId, tenantId: target.tenantId, functionId: target.functionId, trigger: "queue", acceptedAtMs });
+      await recordQueued(deps.saveRecord, deps.logger, { id: invocationId, tenantId: target.tenantId, functionId: target.functionId, trigger: "queue", acceptedAtMs, traceId: traceIdOf(payload.trace.traceparent) });
     }
     c.set("invocationId", queued.id);
     const location = `/v1/tenants/${target.tenantName}/invocations/${queued.id}`;

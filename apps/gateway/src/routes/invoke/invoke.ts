@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { IsleError } from "@isle/errors";
 import type { agentV1 } from "@isle/proto";
-import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
+import { traceIdOf, tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import type { ApiKeyVerifier } from "../../auth/api-keys.js";
 import type { AgentMember, Membership } from "../../control/membership.js";
 import type { GatewayEnv } from "../../env.js";
@@ -99,15 +99,6 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
     const started = Date.now();
     const chosen = chooseDeployment(target, Math.random());
     span?.describe({ trigger: "http", invocationId, functionName: target.functionName, deploymentId: chosen.deploymentId, tenantName: target.tenantName });
-    // The function's output, from the trailer; it arrives before the outcome or the failure settles.
-    let logs: InvocationLogLine[] = [];
-    const onLogs = (lines: agentV1.LogLine[]) => (logs = recordLines(lines));
-    const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) => {
-      const entry = { ...invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId), logs };
-      recorder.record(entry);
-      metrics.invocation(tenantName, functionName, httpStatus, errorCode, coldStart, entry.durationMs);
-    };
-
     const incoming = incomingParts(c);
     const head = buildRequestHead({
       target: { ...target, ...chosen },
@@ -121,6 +112,17 @@ export function registerInvoke(app: Hono<GatewayEnv>, deps: InvokeDeps): void {
       nowMs: started,
     });
     if (span) head.trace = span.traceHeaders();
+    // The record names the trace the agent was told of: the gateway span's, or the client's when
+    // tracing is off (none when the client sent none).
+    const traceId = traceIdOf(head.trace?.traceparent ?? "");
+    // The function's output, from the trailer; it arrives before the outcome or the failure settles.
+    let logs: InvocationLogLine[] = [];
+    const onLogs = (lines: agentV1.LogLine[]) => (logs = recordLines(lines));
+    const record = (httpStatus: number, errorCode: string | undefined, coldStart: boolean, agentId: string | null) => {
+      const entry = { ...invocationRecord(target, chosen.deploymentId, invocationId, started, httpStatus, errorCode, coldStart, agentId), logs, traceId };
+      recorder.record(entry);
+      metrics.invocation(tenantName, functionName, httpStatus, errorCode, coldStart, entry.durationMs);
+    };
     // The agent enforces the cap on the bytes it receives; refusing a body
     // that declares itself too large here saves the trip and the upload.
     const maxRequestBytes = head.limits?.maxRequestBytes ?? 0;

@@ -25,8 +25,8 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * cannot forget: the operator may do anything; an API key may only act under
  * `/v1/tenants/<its tenant>/…`, with at least `read` for GET/HEAD and `deploy` otherwise
  * (routes may ask for more with requireScope), and, when restricted to a function, only on
- * that function's paths or on the tenant's function and invocation lists (which routes
- * filter). Every credential failure — missing, malformed, unknown, expired, revoked,
+ * that function's paths or on the tenant's function and invocation lists and stats (which
+ * routes filter). Every credential failure — missing, malformed, unknown, expired, revoked,
  * another tenant's — is the same 401; a real key lacking a scope is 403.
  */
 export function apiAuth({ adminToken, verifier, db, publicPaths = [], selfPaths = [] }: ApiAuthOptions): MiddlewareHandler<GatewayEnv> {
@@ -88,7 +88,7 @@ function defaultScope(method: string, segments: string[]): Scope {
 
 /**
  * A key restricted to one function sees that function's paths as if no other existed, and may
- * list functions and invocations (routes narrow those lists to its function).
+ * list functions, invocations and the tenant's stats (routes narrow those lists to its function).
  */
 function checkFunctionRestriction(segments: string[], method: string, functionName: string): void {
   const area = segments[3];
@@ -97,7 +97,7 @@ function checkFunctionRestriction(segments: string[], method: string, functionNa
     if (subject !== functionName) throw new IsleError("not_found", "function not found");
     return;
   }
-  const listing = method === "GET" && (area === "functions" || area === "invocations");
+  const listing = method === "GET" && (area === "functions" || area === "invocations" || area === "stats");
   if (!listing) throw new IsleError("forbidden", "this key is restricted to one function");
 }
 

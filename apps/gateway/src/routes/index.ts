@@ -15,6 +15,8 @@ import * as listDeadLetters from "./invocations/dead-letters.js";
 import * as getInvocation from "./invocations/get.js";
 import * as listInvocations from "./invocations/list.js";
 import * as retryInvocation from "./invocations/retry.js";
+import * as functionStats from "./stats/function.js";
+import * as tenantStats from "./stats/tenant.js";
 import * as listSchedules from "./schedules/list.js";
 import * as putSchedules from "./schedules/put.js";
 import * as createKey from "./keys/create.js";
@@ -60,6 +62,8 @@ export const operations = [
   listDeadLetters,
   retryInvocation,
   functionLogs,
+  functionStats,
+  tenantStats,
   putSchedules,
   listSchedules,
   whoami,

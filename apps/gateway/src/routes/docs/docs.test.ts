@@ -32,6 +32,8 @@ describe("API documentation", () => {
       ["/v1/tenants/{tenant}/invocations", "get"],
       ["/v1/tenants/{tenant}/invocations/{id}", "get"],
       ["/v1/tenants/{tenant}/functions/{function}/logs", "get"],
+      ["/v1/tenants/{tenant}/functions/{function}/stats", "get"],
+      ["/v1/tenants/{tenant}/stats", "get"],
     ] as const) {
       const op = doc.paths[path]?.[method];
       expect(op, `${method} ${path}`).toBeDefined();

@@ -98,6 +98,38 @@ describe(`management API (${process.env.DATABASE_URL ? "postgres" : "pglite"})`,
     expect(list.deployments).toEqual([expect.objectContaining({ message: "tar", active: true, entry: "index.ts" })]);
   });
 
+  it("counts a function's invocations in its stats and the tenant's, and records the client's trace id with tracing off", async () => {
+    await stack.deployPublic("acme", "counted", fixture("hello"));
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${stack.baseUrl}/fn/acme/counted`, i === 0 ? { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } } : {});
+      expect(res.status).toBe(200);
+      ids.push(res.headers.get("x-isle-invocation-id") ?? "");
+    }
+    type Stats = { bucketSeconds: number; totals: { requests: number; errors: number; p50Ms: number | null }; buckets: Array<{ requests: number }> };
+    let stats: Stats | undefined;
+    // Records are written in batches off the request path (ADR 0007).
+    await waitUntil(
+      async () => {
+        const res = await stack.operator("/v1/tenants/acme/functions/counted/stats?hours=1&buckets=6");
+        expect(res.status).toBe(200);
+        stats = (await res.json()) as Stats;
+        return stats.totals.requests >= 3;
+      },
+      10_000,
+      "three records in the function's stats",
+    );
+    expect(stats).toMatchObject({ bucketSeconds: 600, totals: { requests: 3, errors: 0, p50Ms: expect.any(Number) } });
+    expect(stats!.buckets).toHaveLength(6);
+    expect(stats!.buckets.reduce((sum, b) => sum + b.requests, 0)).toBe(3);
+    const tenant = (await (await stack.operator("/v1/tenants/acme/stats")).json()) as { functions: Array<{ name: string; requests: number }> };
+    expect(tenant.functions).toContainEqual({ name: "counted", requests: 3, errors: 0 });
+    const traced = (await (await stack.operator(`/v1/tenants/acme/invocations/${ids[0]}`)).json()) as { traceId: string | null };
+    const untraced = (await (await stack.operator(`/v1/tenants/acme/invocations/${ids[1]}`)).json()) as { traceId: string | null };
+    expect([traced.traceId, untraced.traceId]).toEqual([traceId, null]);
+  });
+
   it("keeps secrets sealed with a key generated at first start, mode 0600", async () => {
     const put = await stack.operator("/v1/tenants/acme/functions/hello/secrets/API_TOKEN", { method: "PUT", body: secretValue });
     expect(put.status).toBe(200);

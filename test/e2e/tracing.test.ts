@@ -105,6 +105,20 @@ describe("tracing", () => {
     expect(second.gateway.traceId).not.toBe(clientTraceId);
     expect(second.gateway.parentSpanId).toBe("");
     expect(receiver.refused).toEqual([]);
+    // Each invocation's record names the trace of the traceparent the gateway sent on.
+    for (const call of [first, second]) {
+      let record: { traceId?: string | null } = {};
+      await waitUntil(
+        async () => {
+          const res = await stack.operator(`/v1/tenants/acme/invocations/${call.invocationId}`);
+          if (res.status === 200) record = (await res.json()) as typeof record;
+          return res.status === 200;
+        },
+        10_000,
+        `the record of ${call.invocationId}`,
+      );
+      expect(record.traceId).toBe(call.gateway.traceId);
+    }
     // Spans name the function, never what the request carried.
     const exported = JSON.stringify(receiver.spans);
     for (const value of [secret, "cookie-secret", "query-secret"]) expect(exported).not.toContain(value);

@@ -7,6 +7,8 @@ export const base = "/console";
 export type Route =
   | { page: "home" }
   | { page: "tenants" }
+  | { page: "agents" }
+  | { page: "keys"; tenant: string }
   | { page: "functions"; tenant: string }
   | { page: "function"; tenant: string; fn: string }
   | { page: "invocation"; tenant: string; fn: string; id: string }
@@ -18,6 +20,8 @@ export function parseRoute(pathname: string): Route {
   const [a, tenant, b, fn, c, id] = parts;
   if (parts.length === 0) return { page: "home" };
   if (a === "tenants" && parts.length === 1) return { page: "tenants" };
+  if (a === "agents" && parts.length === 1) return { page: "agents" };
+  if (a === "t" && tenant && b === "keys" && parts.length === 3) return { page: "keys", tenant };
   if (a === "t" && tenant && b === "functions") {
     if (parts.length === 3) return { page: "functions", tenant };
     if (fn && parts.length === 4) return { page: "function", tenant, fn };
@@ -34,6 +38,10 @@ export function href(route: Exclude<Route, { page: "not-found" }>): string {
       return `${base}/`;
     case "tenants":
       return `${base}/tenants`;
+    case "agents":
+      return `${base}/agents`;
+    case "keys":
+      return `${base}/t/${e(route.tenant)}/keys`;
     case "functions":
       return `${base}/t/${e(route.tenant)}/functions`;
     case "function":

@@ -22,3 +22,18 @@ export function saveToken(token: string): void {
 export function forgetToken(): void {
   sessionStorage.removeItem(storageKey);
 }
+
+/** Whether the credential may list, create and revoke the tenant's keys (`admin`, not restricted to a function). */
+export function canManageKeys(who: Whoami): boolean {
+  return who.kind === "operator" || (who.scopes.includes("admin") && who.functionName === null);
+}
+
+/** Whether the credential may list secret names (`admin`). */
+export function canReadSecrets(who: Whoami): boolean {
+  return who.kind === "operator" || who.scopes.includes("admin");
+}
+
+/** Whether the credential sees the whole tenant (a key restricted to one function does not). */
+export function seesWholeTenant(who: Whoami): boolean {
+  return who.kind === "operator" || who.functionName === null;
+}

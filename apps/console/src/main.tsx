@@ -3,13 +3,15 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { Api } from "./api.js";
 import { describe } from "./components/async.js";
 import { Link } from "./components/link.js";
+import { AgentsPage } from "./pages/agents.js";
 import { FunctionPage } from "./pages/function.js";
 import { Functions } from "./pages/functions.js";
 import { InvocationPage } from "./pages/invocation.js";
+import { KeysPage } from "./pages/keys.js";
 import { SignIn } from "./pages/sign-in.js";
 import { Tenants } from "./pages/tenants.js";
 import { href, navigate, parseRoute, usePath } from "./router.js";
-import { forgetToken, saveToken, savedToken, type Session } from "./session.js";
+import { canManageKeys, forgetToken, saveToken, savedToken, type Session } from "./session.js";
 import "./style.css";
 
 function App() {
@@ -63,7 +65,17 @@ function App() {
         <Link to={href({ page: "home" })} class="brand">
           Isle
         </Link>
-        {session.who.kind === "operator" ? <Link to={href({ page: "tenants" })}>Tenants</Link> : null}
+        {session.who.kind === "operator" ? (
+          <>
+            <Link to={href({ page: "tenants" })}>Tenants</Link>
+            <Link to={href({ page: "agents" })}>Agents</Link>
+          </>
+        ) : (
+          <>
+            <Link to={href({ page: "functions", tenant: session.who.tenant ?? "" })}>Functions</Link>
+            {canManageKeys(session.who) ? <Link to={href({ page: "keys", tenant: session.who.tenant ?? "" })}>API keys</Link> : null}
+          </>
+        )}
         <span class="who" data-testid="who">
           {session.who.kind === "operator" ? "operator" : `${session.who.tenant} · key ${session.who.keyId} (${session.who.scopes.join(", ")})`}
         </span>
@@ -72,7 +84,9 @@ function App() {
         </button>
       </header>
       {route.page === "tenants" ? <Tenants api={api} /> : null}
-      {route.page === "functions" ? <Functions api={api} tenant={route.tenant} /> : null}
+      {route.page === "agents" ? <AgentsPage api={api} /> : null}
+      {route.page === "keys" ? <KeysPage api={api} session={session} tenant={route.tenant} /> : null}
+      {route.page === "functions" ? <Functions api={api} session={session} tenant={route.tenant} /> : null}
       {route.page === "function" ? <FunctionPage api={api} session={session} tenant={route.tenant} fn={route.fn} /> : null}
       {route.page === "invocation" ? <InvocationPage api={api} tenant={route.tenant} fn={route.fn} id={route.id} /> : null}
       {route.page === "not-found" ? (

@@ -3,8 +3,8 @@ import type { Api } from "../api.js";
 import { describe, ErrorBox, useLoad, when } from "./async.js";
 
 /** The function's versions, newest first; any other ready version can be made active (rollback). */
-export function Deployments({ api, tenant, fn, onChanged }: { api: Api; tenant: string; fn: string; onChanged: () => void }) {
-  const { data, error, reload } = useLoad(() => api.deployments(tenant, fn), [tenant, fn]);
+export function Deployments({ api, tenant, fn, refresh, onChanged }: { api: Api; tenant: string; fn: string; refresh: number; onChanged: () => void }) {
+  const { data, error } = useLoad(() => api.deployments(tenant, fn), [tenant, fn, refresh]);
   const [actionError, setActionError] = useState<string>();
   const [busy, setBusy] = useState<string>();
 
@@ -13,8 +13,7 @@ export function Deployments({ api, tenant, fn, onChanged }: { api: Api; tenant: 
     setActionError(undefined);
     try {
       await api.activate(tenant, fn, id);
-      reload();
-      onChanged();
+      onChanged(); // bumps `refresh`, which re-reads this table too
     } catch (err) {
       setActionError(describe(err));
     } finally {

@@ -40,7 +40,9 @@ export function InvocationPage({ api, tenant, fn, id }: { api: Api; tenant: stri
               <code>{data.agentId ?? "none"}</code>
             </dd>
             <dt>Trace id</dt>
-            <dd>not recorded on invocation records yet (the invoke form shows the id of the calls it makes)</dd>
+            <dd data-testid="invocation-trace-id">
+              {data.traceId ? <code>{data.traceId}</code> : data.traceId === null ? "none recorded" : "this gateway does not record trace ids (the invoke form shows the id of the calls it makes)"}
+            </dd>
           </dl>
           <h2>
             Logs <button type="button" onClick={reload}>Refresh</button>

@@ -1,21 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../client.js";
 import { invocations, type NewInvocation } from "../schema/invocations.js";
-import { createTestDatabase, drivers, type TestDatabase } from "../test-support/databases.js";
+import { drivers, openTestDatabase, type OpenTestDatabase } from "../test-support/databases.js";
 import { upsertFunction } from "./functions.js";
 import { functionStats, tenantActivity } from "./invocation-stats.js";
 import { createTenant } from "./tenants.js";
 
 describe.each(drivers)("invocation stats (%s)", (driver) => {
-  let test: TestDatabase;
-  let database: Database;
+  let opened: OpenTestDatabase;
   beforeAll(async () => {
-    test = await createTestDatabase(driver);
-    database = await openDatabase(test.options);
+    opened = await openTestDatabase(driver);
   });
   afterAll(async () => {
-    await database?.close();
-    await test?.dispose();
+    await opened?.dispose();
   });
 
   const from = new Date("2026-11-01T00:00:00Z");
@@ -32,11 +28,11 @@ describe.each(drivers)("invocation stats (%s)", (driver) => {
   });
 
   it("counts requests, errors and percentiles per bucket and in total, empty buckets included", async () => {
-    const tenant = await createTenant(database.db, "stats");
-    const api = await upsertFunction(database.db, tenant.id, "api", {});
-    const other = await upsertFunction(database.db, tenant.id, "other", {});
-    const elsewhere = await createTenant(database.db, "elsewhere");
-    await database.db.insert(invocations).values([
+    const tenant = await createTenant(opened.database.db, "stats");
+    const api = await upsertFunction(opened.database.db, tenant.id, "api", {});
+    const other = await upsertFunction(opened.database.db, tenant.id, "other", {});
+    const elsewhere = await createTenant(opened.database.db, "elsewhere");
+    await opened.database.db.insert(invocations).values([
       // Bucket 0 (0–59 s): durations 10..100, one failed, one dead.
       ...Array.from({ length: 10 }, (_, i) => row(tenant.id, api.id, i, i === 3 ? "failed" : i === 7 ? "dead" : "succeeded", (i + 1) * 10)),
       // Bucket 2 (120–179 s): one record, its duration unknown.
@@ -53,7 +49,7 @@ describe.each(drivers)("invocation stats (%s)", (driver) => {
       row(elsewhere.id, api.id, 30, "failed", 1),
     ]);
 
-    const stats = await functionStats(database.db, tenant.id, api.id, { from, bucketSeconds: 60, buckets: 4 });
+    const stats = await functionStats(opened.database.db, tenant.id, api.id, { from, bucketSeconds: 60, buckets: 4 });
     expect(stats.buckets).toEqual([
       // percentile_cont interpolates: p50 of 10..100 is 55, p95 is 10 + 0.95 × 90.
       { start: at(0), requests: 10, errors: 2, p50Ms: 55, p95Ms: expect.closeTo(95.5, 6) },
@@ -64,7 +60,7 @@ describe.each(drivers)("invocation stats (%s)", (driver) => {
     // Of 7, 10, 20, …, 100 (11 durations): p50 is the 6th, 50.
     expect(stats.totals).toEqual({ requests: 12, errors: 3, p50Ms: 50, p95Ms: expect.closeTo(95, 6) });
 
-    const idle = await functionStats(database.db, tenant.id, other.id, { from: at(3600), bucketSeconds: 1, buckets: 3 });
+    const idle = await functionStats(opened.database.db, tenant.id, other.id, { from: at(3600), bucketSeconds: 1, buckets: 3 });
     expect(idle.totals).toEqual({ requests: 0, errors: 0, p50Ms: null, p95Ms: null });
     expect(idle.buckets.map((b) => [b.start, b.requests, b.p95Ms])).toEqual([
       [at(3600), 0, null],
@@ -74,13 +70,13 @@ describe.each(drivers)("invocation stats (%s)", (driver) => {
   });
 
   it("lists every function of the tenant with its requests and errors, idle ones as zeros", async () => {
-    const tenant = await createTenant(database.db, "activity");
-    const web = await upsertFunction(database.db, tenant.id, "web", {});
-    await upsertFunction(database.db, tenant.id, "idle", {});
-    const cron = await upsertFunction(database.db, tenant.id, "cron", {});
-    const elsewhere = await createTenant(database.db, "activity-other");
-    const theirs = await upsertFunction(database.db, elsewhere.id, "web", {});
-    await database.db.insert(invocations).values([
+    const tenant = await createTenant(opened.database.db, "activity");
+    const web = await upsertFunction(opened.database.db, tenant.id, "web", {});
+    await upsertFunction(opened.database.db, tenant.id, "idle", {});
+    const cron = await upsertFunction(opened.database.db, tenant.id, "cron", {});
+    const elsewhere = await createTenant(opened.database.db, "activity-other");
+    const theirs = await upsertFunction(opened.database.db, elsewhere.id, "web", {});
+    await opened.database.db.insert(invocations).values([
       row(tenant.id, web.id, 0, "succeeded", 1),
       row(tenant.id, web.id, 10, "failed", 1),
       row(tenant.id, web.id, 20, "succeeded", 1),
@@ -89,11 +85,11 @@ describe.each(drivers)("invocation stats (%s)", (driver) => {
       row(tenant.id, cron.id, 6, "dead", 1),
       row(elsewhere.id, theirs.id, 0, "failed", 1),
     ]);
-    expect(await tenantActivity(database.db, tenant.id, from, at(100))).toEqual([
+    expect(await tenantActivity(opened.database.db, tenant.id, from, at(100))).toEqual([
       { name: "cron", requests: 1, errors: 1 },
       { name: "idle", requests: 0, errors: 0 },
       { name: "web", requests: 3, errors: 1 },
     ]);
-    expect(await tenantActivity(database.db, (await createTenant(database.db, "empty")).id, from, at(100))).toEqual([]);
+    expect(await tenantActivity(opened.database.db, (await createTenant(opened.database.db, "empty")).id, from, at(100))).toEqual([]);
   });
 });

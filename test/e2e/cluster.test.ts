@@ -1,17 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ClusterGateway, type IsleCluster, startIsleCluster } from "../harness/cluster.js";
 import { fixture } from "../harness/fixtures.js";
 import { ConcurrentLoad, type LoadSample, SteadyLoad } from "../harness/load.js";
+import { ensureTestRootfs } from "../harness/rootfs.js";
 
 // Isle on several "machines": two gateways and three agent nodes, each in a network namespace
 // with its own address, on one shared Postgres database. Needs root (it fails without, never skips).
 // The tests run in order on one cluster: what DESIGN.md §8 and §12 promise of a cluster (issue 8).
 const databaseUrl = process.env.ISLE_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-// Container functions run on the agents too (runc; root filesystems built by infra/rootfs/ensure.sh).
-const rootfsDir = process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,7 +23,8 @@ describe("a cluster of two gateways and three agent nodes", () => {
 
   beforeAll(async () => {
     const started = Date.now();
-    execFileSync(join(import.meta.dirname, "../../infra/rootfs/ensure.sh"), [rootfsDir, "python3"], { stdio: ["ignore", "ignore", "inherit"] });
+    // Container functions run on the agents too (runc; root filesystems built by infra/rootfs/ensure.sh).
+    const rootfsDir = ensureTestRootfs(["python3"]);
     cluster = await startIsleCluster({
       gateways: 2,
       agents: 3,

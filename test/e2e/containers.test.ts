@@ -1,14 +1,13 @@
 import { execFileSync } from "node:child_process";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../harness/processes.js";
+import { ensureTestRootfs } from "../harness/rootfs.js";
 import { Stack } from "../harness/stack.js";
 
 // Container functions through real processes: gateway → sidecar → agent → runc → the watchdog in a
 // Debian root filesystem built on this machine (infra/rootfs/ensure.sh). Needs root and runc; fails
 // without them (ISLE_CONTAINERS=on makes the agent refuse to start).
-const rootfsDir = process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs");
 
 const python = `import os
 
@@ -41,7 +40,7 @@ describe("container functions (runc)", () => {
       .map((c) => c.id);
 
   beforeAll(async () => {
-    execFileSync(join(import.meta.dirname, "../../infra/rootfs/ensure.sh"), [rootfsDir, "python3", "exec"], { stdio: ["ignore", "ignore", "inherit"] });
+    const rootfsDir = ensureTestRootfs(["python3", "exec"]);
     stack = await Stack.start({
       env: {
         agent: { ISLE_CONTAINERS: "on", ISLE_ROOTFS_DIR: rootfsDir },

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { seedPgliteDataDir } from "@isle/db/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { isleBin } from "../harness/cli.js";
 import { freePort } from "../harness/ports.js";
 import { pidsMatching, pidsWithEnv, waitUntil } from "../harness/processes.js";
+import { testRootfsDir } from "../harness/rootfs.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -28,7 +29,7 @@ async function startIsle(dataDir: string, via: "npm start" | "isle up" = "npm st
       ISLE_CONTROL_PORT: String(await freePort()),
       ISLE_SIDECAR_PORT: String(await freePort()),
       // The container root filesystems the other tests built (npm start's default, spelled out).
-      ISLE_ROOTFS_DIR: process.env.ISLE_TEST_ROOTFS_DIR ?? join(homedir(), ".cache/isle/rootfs"),
+      ISLE_ROOTFS_DIR: testRootfsDir,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -39,6 +39,9 @@ export interface RuntimeLimits {
   wallTimeoutMs: number;
 }
 
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL); runtimes check theirs against it. */
+export const maxUnixSocketPath = 107;
+
 /** Subrequests an invocation may make when its request head carries no limits. */
 export const defaultMaxSubrequests = 50;
 

@@ -159,12 +159,16 @@ export class ContainerRuntime implements FunctionRuntime {
 
   async prewarm(isolate: IsolateSource, timeoutMs: number): Promise<{ coldStart: boolean }> {
     const slot = this.slot(isolate);
+    let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const timer = setTimeout(() => reject(new IsleError("timeout", "the function's container did not start in time")), timeoutMs);
-      timer.unref();
+      timer = setTimeout(() => reject(new IsleError("timeout", "the function's container did not start in time")), timeoutMs);
     });
-    const { coldStart } = await Promise.race([this.replicaFor(slot, { ...isolate, limits: { memoryMb: this.limits.memoryMb, wallTimeoutMs: this.wallTimeoutMs() } }), timeout]);
-    return { coldStart };
+    try {
+      const { coldStart } = await Promise.race([this.replicaFor(slot, { ...isolate, limits: { memoryMb: this.limits.memoryMb, wallTimeoutMs: this.wallTimeoutMs() } }), timeout]);
+      return { coldStart };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   abandonedVerdict(): Promise<"runaway" | "alive"> {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
+import { maxUnixSocketPath } from "../runtime.js";
 import type { ContainerLimits } from "./bundle-spec.js";
 import type { ContainerEvents } from "./cgroup-events.js";
 import { forEachLine } from "./output-lines.js";
@@ -10,8 +11,6 @@ import type { ContainerSpec, RuncContainer, RuncRunner, StopResult } from "./run
 /** The socket the function's server listens on, in the directory mounted at /run/isle (ADR 0028). */
 export const socketName = "http.sock";
 
-/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-const maxSocketPath = 107;
 
 export interface ReplicaStartOptions {
   runner: RuncRunner;
@@ -69,9 +68,9 @@ export class ContainerReplica {
     forEachLine(container.stderr, keep("stderr"));
 
     const socketPath = join(container.socketDir, socketName);
-    if (Buffer.byteLength(socketPath) > maxSocketPath) {
+    if (Buffer.byteLength(socketPath) > maxUnixSocketPath) {
       await container.stop(0).catch(() => undefined);
-      throw new Error(`the container's socket path is too long for Linux (${Buffer.byteLength(socketPath)} > ${maxSocketPath} bytes): ${socketPath}`);
+      throw new Error(`the container's socket path is too long for Linux (${Buffer.byteLength(socketPath)} > ${maxUnixSocketPath} bytes): ${socketPath}`);
     }
     const deadline = Date.now() + options.readyTimeoutMs;
     let exitStatus: number | undefined;

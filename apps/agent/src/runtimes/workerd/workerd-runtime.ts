@@ -10,6 +10,7 @@ import { EgressPolicy, type EgressPolicyOptions } from "../../egress/egress-poli
 import { InvocationRegistry } from "../../egress/invocation-registry.js";
 import {
   defaultMaxSubrequests,
+  maxUnixSocketPath,
   type ArtifactSource,
   type EnvSource,
   type FunctionRuntime,
@@ -85,9 +86,6 @@ const defaultEgress: EgressSettings = {
 /** Isolates get this date unless configured: fixed, so upgrading workerd changes nothing for tenants. */
 export const defaultCompatibilityDate = "2026-11-01";
 
-/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-const maxSocketPath = 107;
-
 /**
  * Runs functions in workerd isolates: a pool of workerd processes, each with
  * the supervisor worker in front of a Worker Loader. A request goes to the
@@ -125,7 +123,7 @@ export class WorkerdRuntime implements FunctionRuntime {
     const artifactSocket = join(workDir, "artifacts.sock");
     const socketPaths = Array.from({ length: count }, (_, i) => join(workDir, `workerd-${i}.sock`));
     for (const path of [artifactSocket, ...socketPaths]) {
-      if (Buffer.byteLength(path) > maxSocketPath) throw new Error(`socket path too long for Linux: ${path}`);
+      if (Buffer.byteLength(path) > maxUnixSocketPath) throw new Error(`socket path too long for Linux: ${path}`);
     }
 
     await mkdir(workDir, { recursive: true });

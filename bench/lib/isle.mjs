@@ -23,7 +23,7 @@ export const freePort = () =>
  * given, sees every line the parts write after the start (`agent   | {…}`).
  */
 export async function startIsle(dir, env = {}, { onLine } = {}) {
-  const [port, controlPort, sidecarPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, controlPort, sidecarPort, agentMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = join(dir, "isle");
   const proc = spawn(process.execPath, [join(root, "scripts/start.mjs")], {
     env: {
@@ -34,6 +34,8 @@ export async function startIsle(dir, env = {}, { onLine } = {}) {
       ISLE_CONTROL_PORT: String(controlPort),
       ISLE_SIDECAR_PORT: String(sidecarPort),
       ISLE_LOG_LEVEL: "warn",
+      // Not the default 9464: two benchmarks' Isles on one machine would both want it.
+      ISLE_AGENT_METRICS_PORT: String(agentMetricsPort),
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -121,12 +121,13 @@ async function main() {
   const started = [];
   try {
     const workerdProcesses = processesPerReference();
+    // Each kept in `started` as soon as it runs, so a later failure still stops it.
+    const keep = (server) => (started.push(server), server);
     const refs = {
-      static: await startBareWorkerd({ entry, dir: sub("static"), processes: workerdProcesses }),
-      loader: await startLoaderWorkerd({ entry, dir: sub("loader"), processes: workerdProcesses }),
-      deno: await startDeno({ entry, dir: sub("deno"), port: await freePort(), parallel: denoParallel }),
+      static: keep(await startBareWorkerd({ entry, dir: sub("static"), processes: workerdProcesses })),
+      loader: keep(await startLoaderWorkerd({ entry, dir: sub("loader"), processes: workerdProcesses })),
+      deno: keep(await startDeno({ entry, dir: sub("deno"), port: await freePort(), parallel: denoParallel })),
     };
-    started.push(...Object.values(refs));
     // Tracing off for the throughput phase even when the caller's environment turns it on.
     const isle = await startIsle(sub("isle"), { OTEL_SDK_DISABLED: "true" });
     started.push({ stop: () => isle.stop() });

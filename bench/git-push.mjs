@@ -4,14 +4,15 @@
 // git client, each changing what the function answers, and polls the function until it answers
 // with the new text. Reports p50 and the spread of that time and of the push alone (build,
 // activation and the remote: output included); writes bench/results/git-push.json.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// bench/deploy.mjs measures the same for new functions and for API deploys, with p99s.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { median } from "./lib/events.mjs";
+import { gitRemote, gitRepo } from "./lib/git.mjs";
+import { helloFiles, isleApi, untilAnswers } from "./lib/isle-api.mjs";
 import { startIsle } from "./lib/isle.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,56 +22,21 @@ const dir = mkdtempSync(join(tmpdir(), "isle-bench-git-"));
 const isle = await startIsle(dir);
 const load = loadavg().map((l) => l.toFixed(2));
 try {
-  const api = async (path, body) => {
-    const res = await fetch(`${isle.baseUrl}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${isle.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
-  await api("/v1/tenants", { name: "bench" });
-  const { key } = await api("/v1/tenants/bench/keys", { name: "git", scopes: ["deploy"] });
-  const repo = join(dir, "repo");
-  mkdirSync(join(dir, "home"));
-  const env = {
-    PATH: process.env.PATH,
-    HOME: join(dir, "home"),
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_AUTHOR_NAME: "bench",
-    GIT_AUTHOR_EMAIL: "bench@example.com",
-    GIT_COMMITTER_NAME: "bench",
-    GIT_COMMITTER_EMAIL: "bench@example.com",
-  };
-  const git = (...args) => {
-    const run = spawnSync("git", args, { cwd: repo, env, encoding: "utf8" });
-    if (run.status !== 0) throw new Error(`git ${args.join(" ")}: ${run.stderr}`);
-  };
-  spawnSync("git", ["init", "-q", "-b", "main", repo], { env });
-  const remote = `http://git:${key}@${new URL(isle.baseUrl).host}/git/bench/hello.git`;
+  const api = isleApi(isle);
+  await api.tenant("bench");
+  const { key } = await api.call("POST", "/v1/tenants/bench/keys", { json: { name: "git", scopes: ["deploy"] } });
+  const repo = gitRepo(dir);
+  const remote = gitRemote(isle, key, "bench", "hello");
   const url = `${isle.baseUrl}/fn/bench/hello/`;
 
   const samples = [];
   // One push first, untimed: it creates the function and the repository, and warms the isolate pool.
   for (let i = 0; i <= pushes; i++) {
-    writeFileSync(join(repo, "isle.json"), JSON.stringify({ visibility: "public" }));
-    writeFileSync(join(repo, "index.ts"), `export default { fetch: () => new Response("v${i}") };\n`);
-    git("add", "-A");
-    git("commit", "-qm", `v${i}`);
+    repo.commit(helloFiles(`v${i}`), `v${i}`);
     const started = performance.now();
-    const push = spawn("git", ["push", "-q", remote, "main"], { cwd: repo, env, stdio: "ignore" });
-    const pushed = new Promise((done) => push.on("exit", (code) => done({ code, ms: performance.now() - started })));
-    let answeredMs;
-    while (answeredMs === undefined) {
-      const text = await fetch(url).then((r) => (r.ok ? r.text() : ""), () => "");
-      if (text === `v${i}`) answeredMs = performance.now() - started;
-      else await sleep(5);
-    }
-    const { code, ms } = await pushed;
-    if (code !== 0) throw new Error(`push ${i} failed`);
+    const pushed = repo.push(remote);
+    const answeredMs = (await untilAnswers(url, `v${i}`)) - started;
+    const ms = await pushed;
     if (i > 0) samples.push({ answeredMs, pushMs: ms });
     console.log(`push ${i}: answering after ${answeredMs.toFixed(0)} ms, git push took ${ms.toFixed(0)} ms${i === 0 ? " (warm-up)" : ""}`);
   }

@@ -1,8 +1,9 @@
 // Isle on several "machines" for the cluster benchmarks: test/harness/cluster.ts (gateways and
 // agent nodes each in a network namespace of their own, one Postgres database), loaded through
 // tsx so the benchmarks run the very harness the e2e tests run. Needs root, like those tests.
-import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { register } from "tsx/esm/api";
+
+export { machine } from "./machine.mjs";
 
 register();
 const { startIsleCluster } = await import("../../test/harness/cluster.ts");
@@ -44,15 +45,4 @@ export async function servedBy(cluster, tenant, fn, sinceMs = 0) {
     [tenant, fn, sinceMs],
   );
   return new Map(rows.map((r) => [r.agent_id, { firstMs: Number(r.first_ms), count: Number(r.n) }]));
-}
-
-/** The machine, for the results: cores, model, memory, Node, and the load average now. */
-export function machine() {
-  return {
-    cpus: availableParallelism(),
-    model: cpus()[0]?.model,
-    memoryGb: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
-  };
 }

@@ -56,24 +56,35 @@ export function machineBusyMs() {
  * died (a killed workerd's time moves into its parent's cutime).
  */
 export function treeCpuMs(rootPid) {
-  const stats = new Map();
+  const table = processTable();
+  let total = 0;
+  for (const [pid, { fields }] of table) {
+    if (!inTree(table, pid, rootPid)) continue;
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    total += ((utime + stime + cutime + cstime) * 1000) / clockTicksPerSecond;
+  }
+  return total;
+}
+
+/** Every process now: pid → { ppid, fields } (the /proc/<pid>/stat fields after the command name). */
+export function processTable() {
+  const table = new Map();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = readFileSync(`/proc/${entry}/stat`, "utf8");
       // Fields after the command name, which may itself hold ") ".
       const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
-      const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-      stats.set(Number(entry), { ppid: Number(fields[1]), ms: ((utime + stime + cutime + cstime) * 1000) / clockTicksPerSecond });
+      table.set(Number(entry), { ppid: Number(fields[1]), fields });
     } catch {
       // gone meanwhile
     }
   }
-  const inTree = (pid) => {
-    for (let p = pid; p > 1; p = stats.get(p)?.ppid ?? 0) if (p === rootPid) return true;
-    return false;
-  };
-  let total = 0;
-  for (const [pid, { ms }] of stats) if (inTree(pid)) total += ms;
-  return total;
+  return table;
+}
+
+/** Whether `pid` is `rootPid` or one of its descendants in `table` (processTable()). */
+export function inTree(table, pid, rootPid) {
+  for (let p = pid; p > 1; p = table.get(p)?.ppid ?? 0) if (p === rootPid) return true;
+  return false;
 }

@@ -74,3 +74,8 @@ export function eventStats(records, { t0, answeredAt }, { slowMs, stuckMs, settl
     longestAfterMs: Math.max(...after.map((r) => r.end - r.start)),
   };
 }
+
+/** n, p50, p99 and max of a list of durations (ms), for the tables of one-shot measurements. */
+export function latencySummary(values) {
+  return { n: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) };
+}

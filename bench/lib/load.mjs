@@ -8,16 +8,16 @@ import { performance } from "node:perf_hooks";
 /** Far past any deadline Isle sets, so only a broken stack makes the client give up. */
 const clientTimeoutMs = 60_000;
 
-/** One GET; resolves { start, end, status, body } on performance.now()'s clock, status 0 when the connection failed. */
+/** One GET; resolves { start, end, status, body, headers } on performance.now()'s clock, status 0 when the connection failed. */
 export function timedGet(url, agent) {
   return new Promise((done) => {
     const start = performance.now();
-    const fail = () => done({ start, end: performance.now(), status: 0, body: "" });
+    const fail = () => done({ start, end: performance.now(), status: 0, body: "", headers: {} });
     const req = http.get(url, { agent }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
-      finished(res, (err) => (err ? fail() : done({ start, end: performance.now(), status: res.statusCode, body })));
+      finished(res, (err) => (err ? fail() : done({ start, end: performance.now(), status: res.statusCode, body, headers: res.headers })));
     });
     req.setTimeout(clientTimeoutMs, () => req.destroy());
     req.on("error", fail);

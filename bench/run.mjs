@@ -9,6 +9,9 @@ const benchmarks = {
   invoke: "hello world through Isle against workerd (static, loader) and Deno, c=1/32/256",
   runaway: "a neighbour's latency while a spinning function is stopped",
   "git-push": "time from git push to the new version answering",
+  deploy: "time from an API deploy or a git push to the new version answering, same and new functions",
+  "cold-start": "first request to many fresh functions, after eviction, after a workerd restart",
+  density: "agent node memory with 100, 1 000 and 5 000 functions loaded",
   async: "async invocations: enqueue rate, throughput and enqueue-to-start, each queue",
   "scale-up": "cluster: from a load step to new replicas serving (network namespaces, root)",
   "cluster-throughput": "cluster: hello-world throughput with 1, 2 and 3 agent nodes serving (root)",
@@ -18,7 +21,7 @@ const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in benchmarks));
 if (unknown.length > 0) {
   console.error(`unknown benchmark: ${unknown.join(", ")}; choose from:`);
-  for (const [name, what] of Object.entries(benchmarks)) console.error(`  ${name.padEnd(8)} ${what}`);
+  for (const [name, what] of Object.entries(benchmarks)) console.error(`  ${name.padEnd(18)} ${what}`);
   process.exit(2);
 }
 for (const name of names.length > 0 ? names : Object.keys(benchmarks)) {

@@ -37,3 +37,37 @@ const config :Workerd.Config = (
 `;
   return startWorkerdPool({ dir, name: "loader", capnp, processes, experimental: true });
 }
+
+// The cold-start reference: the same supervisor shape, but `/?id=X` loads a hello world
+// answering X under isolate id X, so a fresh id is a fresh isolate; no id answers at once
+// (the pool's readiness probe).
+const coldSupervisor = `export default {
+  fetch(request, env) {
+    const id = new URL(request.url).searchParams.get("id");
+    if (!id) return new Response("ready");
+    const code = () => ({
+      compatibilityDate: "2026-11-01",
+      mainModule: "index.js",
+      modules: { "index.js": "export default { fetch: () => new Response(" + JSON.stringify(id) + ") };" },
+    });
+    return env.LOADER.get(id, code).getEntrypoint().fetch(request);
+  },
+};
+`;
+
+/** A Worker Loader supervisor whose `/?id=X` answers X from isolate X, loaded on first use; resolves { url, pids, stop }. */
+export async function startColdLoaderWorkerd({ dir, processes = 1 }) {
+  writeFileSync(join(dir, "cold-supervisor.js"), coldSupervisor);
+  const capnp = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "supervisor", worker = (
+    modules = [(name = "cold-supervisor.js", esModule = embed "cold-supervisor.js")],
+    compatibilityDate = "2026-11-01",
+    compatibilityFlags = ["experimental"],
+    bindings = [(name = "LOADER", workerLoader = ())],
+  ))],
+  sockets = [(name = "http", http = (), service = "supervisor")],
+);
+`;
+  return startWorkerdPool({ dir, name: "cold-loader", capnp, processes, experimental: true });
+}

@@ -15,6 +15,8 @@
 // Eviction forgets a function on the agent (its report, artifact and env caches) but the
 // isolate stays in its workerd process (WorkerdRuntime has no evict); phase 2 shows what that
 // costs and how many records say coldStart, phase 3 what a fully cold load costs.
+// The reference: a bare workerd whose front worker loads a hello world through the Worker
+// Loader under a fresh id per request (one process, lib/loader-workerd.mjs), timed the same way.
 // Prints a markdown table; writes bench/results/cold-start.json.
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,6 +29,7 @@ import { latencySummary } from "./lib/events.mjs";
 import { helloFiles, inParallel, isleApi } from "./lib/isle-api.mjs";
 import { startIsle } from "./lib/isle.mjs";
 import { timedGet } from "./lib/load.mjs";
+import { startColdLoaderWorkerd } from "./lib/loader-workerd.mjs";
 import { machine } from "./lib/machine.mjs";
 import { markdownTable, writeResult } from "./lib/report.mjs";
 
@@ -45,16 +48,22 @@ const isle = await startIsle(dir, {
 const api = isleApi(isle);
 const before = machine();
 
-/** The first request to each function, one at a time; fails on any answer but 200 with its name. */
-async function firstRequests(phase) {
+/** One request to each of `names` at `urlOf(name)`, one at a time; fails on any answer but 200 with the name. */
+async function timeEach(phase, urlOf) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples = [];
   for (const name of names) {
-    const r = await timedGet(`${isle.baseUrl}/fn/bench/${name}/`, agent);
+    const r = await timedGet(urlOf(name), agent);
     if (r.status !== 200 || r.body !== name) throw new Error(`${phase}: ${name} answered ${r.status} ${r.body.slice(0, 300)}`);
     samples.push({ ms: r.end - r.start, id: r.headers["x-isle-invocation-id"] });
   }
   agent.destroy();
+  return samples;
+}
+
+/** The first request to each function and how many of their records say coldStart. */
+async function firstRequests(phase) {
+  const samples = await timeEach(phase, (name) => `${isle.baseUrl}/fn/bench/${name}/`);
   // Records are written in batches: wait until every one is listed.
   for (let tries = 0; ; tries++) {
     const records = await api.invocations("bench");
@@ -114,13 +123,29 @@ try {
   const restarted = await firstRequests("after eviction and workerd restart");
   console.log(`after eviction and workerd restart: p50 ${restarted.p50.toFixed(1)} ms, ${restarted.coldStarts}/${count} cold`);
 
-  const phases = { fresh, evicted, restarted };
-  const labels = { fresh: "first request after deploy", evicted: "after eviction (scale to zero)", restarted: "after eviction + workerd restart" };
+  // The reference, on the same machine in the same run: Isle is idle now.
+  const bare = await startColdLoaderWorkerd({ dir });
+  let reference;
+  try {
+    for (let i = 0; i < 200; i++) await fetch(`${bare.url}?id=warm-up`).then((r) => r.text());
+    reference = { ...latencySummary((await timeEach("bare workerd loader", (name) => `${bare.url}?id=${name}`)).map((s) => s.ms)) };
+  } finally {
+    bare.stop();
+  }
+  console.log(`bare workerd Worker Loader, fresh id: p50 ${reference.p50.toFixed(1)} ms`);
+
+  const phases = { fresh, evicted, restarted, reference };
+  const labels = {
+    fresh: "first request after deploy",
+    evicted: "after eviction (scale to zero)",
+    restarted: "after eviction + workerd restart",
+    reference: "reference: bare workerd Worker Loader, fresh id",
+  };
   console.log(`\n${count} hello-world functions, first request each, client-side end to end (ms):\n`);
   console.log(
     markdownTable(
       ["first request", "p50 ms", "p99 ms", "max ms", "records with coldStart"],
-      Object.entries(phases).map(([k, s]) => [labels[k], s.p50, s.p99, s.max, `${s.coldStarts}/${s.n}`]),
+      Object.entries(phases).map(([k, s]) => [labels[k], s.p50, s.p99, s.max, s.coldStarts === undefined ? "–" : `${s.coldStarts}/${s.n}`]),
     ),
   );
   writeResult("cold-start", { at: new Date().toISOString(), machine: { ...before, loadAfter: machine().loadAverage }, settings: { count, parallel }, deploySeconds, evictedAfterMs, phases });

@@ -1,3 +1,4 @@
+import { format } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
 import { InvocationLog, lineCutSuffix, logLimits, type LogLine } from "../../logs/invocation-log.js";
@@ -107,6 +108,27 @@ describe("console output and exceptions per invocation (real workerd)", () => {
     expect(lines[4]).toMatchObject({ level: "debug", message: "null undefined true" });
     expect(lines).toHaveLength(5);
     for (const line of lines) expect(Math.abs(line.unixMs - Date.now())).toBeLessThan(60_000);
+  });
+
+  it("formats primitives without node:util exactly as util.format does, and everything else with it", async () => {
+    // The isolate joins primitives itself (util is loaded only when needed); Node's answer is the reference.
+    const cases: Array<[string, unknown[]]> = [
+      ["-0, 1n, NaN", [-0, 1n, Number.NaN, "a", null, undefined, true]],
+      ["a symbol", [Symbol("s"), "x"]],
+      ["a format string", ["%s=%d %o", "k", 7, { a: [1] }]],
+      ["a percent sign in a later argument", [1, "%s", "100%"]],
+      ["an object first", [{ n: 1 }, "tail"]],
+    ];
+    const source = `export default { fetch() {
+  console.log(-0, 1n, NaN, "a", null, undefined, true);
+  console.log(Symbol("s"), "x");
+  console.log("%s=%d %o", "k", 7, { a: [1] });
+  console.log(1, "%s", "100%");
+  console.log({ n: 1 }, "tail");
+  return new Response("ok");
+} };`;
+    const { lines } = await run("formats", artifacts.add(source), "/");
+    expect(lines.map((l) => l.message)).toEqual(cases.map(([, args]) => format(...args)));
   });
 
   it("keeps newlines, escape sequences and fake JSON inside one line each, of the invocation that wrote them", async () => {

@@ -15,7 +15,7 @@ export const logsUrl = "http://isle-logs.invalid/";
  * invocation in the AsyncLocalStorage, so invocations running at once in
  * one isolate never mix.
  *
- * Arguments are formatted as Node does (`util.format`: strings as they are,
+ * Arguments are formatted as Node does (`util.format`, loaded on first need: strings as they are,
  * objects inspected). Each invocation's lines are posted to `logsUrl` as
  * they come, at most one post in flight (the rest wait and go together);
  * the wrapper holds the response until what was written before it is
@@ -59,6 +59,25 @@ function cap(message) {
   let end = MAX_LINE_BYTES - utf8.encode(CUT).length;
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
   return fromUtf8.decode(bytes.subarray(0, end)) + CUT;
+}
+
+// Node's util.format, loaded by the first line that needs it: importing node:util up front
+// made every isolate about 0.45 MB larger (bench/README.md, "Density"), logging or not.
+// Primitives without a format string are joined as util.format joins them.
+const builtinModule = process.getBuiltinModule.bind(process);
+let nodeFormat;
+function primitive(value) {
+  return value === null || (typeof value !== "object" && typeof value !== "function");
+}
+function primitiveText(value) {
+  if (typeof value === "number" && Object.is(value, -0)) return "-0";
+  if (typeof value === "bigint") return value + "n";
+  return String(value);
+}
+function format(...args) {
+  if (args.every(primitive) && !(typeof args[0] === "string" && args[0].includes("%"))) return args.map(primitiveText).join(" ");
+  nodeFormat ??= builtinModule("node:util").format;
+  return nodeFormat(...args);
 }
 
 function formatted(args) {

@@ -38,7 +38,6 @@ export const wrapperModules = { prelude: "__isle_prelude.js", main: "__isle_main
 export const prewarmEntrypoint = "__isle_prewarm";
 
 export const preludeSource = `import { AsyncLocalStorage } from "node:async_hooks";
-import { format } from "node:util";
 // The store is the invocation's log (isolate-console.ts); its id tags requests.
 export const invocation = new AsyncLocalStorage();
 const platformFetch = globalThis.fetch;

@@ -51,24 +51,11 @@ export interface WorkerdProcessOptions {
 export class WorkerdProcess {
   /** Requests dispatched to this process whose response has not finished. */
   inFlight = 0;
-  /** When a request to this process last ended, or when it last became busy (Date.now()). */
-  lastProgressMs = 0;
   /** Set while a liveness probe is out: new requests go elsewhere if they can. */
   suspect = false;
   /** Set while a heartbeat probe goes unanswered: its event loop is blocked; new requests go elsewhere if they can. */
   stalled = false;
   readonly index: number;
-
-  /** A request (or prewarm) was dispatched here. */
-  began(): void {
-    if (this.inFlight++ === 0) this.lastProgressMs = Date.now();
-  }
-
-  /** A request (or prewarm) dispatched here has ended. */
-  ended(): void {
-    this.inFlight--;
-    this.lastProgressMs = Date.now();
-  }
   private readonly options: WorkerdProcessOptions;
   private readonly policy: RestartPolicy;
   private readonly logger: Logger;

@@ -64,10 +64,6 @@ export interface WorkerdRuntimeOptions {
   stalledAfterMs?: number;
   /** Request bodies up to this size are kept so the request can be retried on another process; default 1 MiB. */
   retryBodyBytes?: number;
-  /** An isolate's requests stay on its home process until it has this many in flight; default 16. */
-  spillAfterInFlight?: number;
-  /** A busy home process that ended no request for this long is passed over; default 25 ms (see pick()). */
-  homeQuietMs?: number;
   /** Called with the isolate id of an abandoned request whose process was then killed as stuck. */
   onRunaway?: (isolateId: string) => void;
   restart?: RestartPolicy;
@@ -78,16 +74,6 @@ export type EgressSettings = Omit<EgressPolicyOptions, "registry">;
 
 /** Bodies kept for a retry: most API payloads fit, and a full pool holds at most this per request. */
 export const defaultRetryBodyBytes = 1024 * 1024;
-
-/**
- * In flight on an isolate's home process before its requests spill to the
- * others: enough for a hello-world at the concurrency of a loaded gateway to
- * stay home, few enough that a function busy with CPU spreads over the cores.
- */
-const defaultSpillAfterInFlight = 16;
-
-/** A busy home process that ended no request for this long may be blocked: its isolates' requests go elsewhere. */
-const defaultHomeQuietMs = 25;
 
 const defaultEgress: EgressSettings = {
   allow: new CidrList([]),
@@ -271,13 +257,13 @@ export class WorkerdRuntime implements FunctionRuntime {
   private invokeOnProcess(proc: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
     const pool = proc.dispatcher;
     if (!pool) return Promise.reject(new IsleError("upstream_failed", "the workerd process is not ready"));
-    proc.began();
+    proc.inFlight++;
     // An abandoned request (deadline, caller gone) may be one that spins:
     // check the process still answers, and kill it if not.
     const onAbort = () => this.verdicts.set(request.signal, this.checkAlive(proc, request.isolateId));
     request.signal.addEventListener("abort", onAbort, { once: true });
     return invokeOn(pool, request, () => {
-      proc.ended();
+      proc.inFlight--;
       request.signal.removeEventListener("abort", onAbort);
     }, this.logger);
   }
@@ -293,7 +279,7 @@ export class WorkerdRuntime implements FunctionRuntime {
     const pool = proc?.dispatcher;
     if (!proc || !pool) throw new IsleError("unavailable", "no workerd process is ready");
     const signal = AbortSignal.timeout(timeoutMs);
-    proc.began();
+    proc.inFlight++;
     try {
       const res = await pool.request({
         path: "/",
@@ -319,7 +305,7 @@ export class WorkerdRuntime implements FunctionRuntime {
       }
       throw new IsleError("upstream_failed", "the workerd process failed while loading the isolate");
     } finally {
-      proc.ended();
+      proc.inFlight--;
     }
   }
 
@@ -383,32 +369,15 @@ export class WorkerdRuntime implements FunctionRuntime {
   }
 
   /**
-   * The isolate's home process while it has fewer than `spillAfterInFlight`
-   * requests in flight, is neither probed nor stalled, and (when busy) has
-   * ended a request in the last `homeQuietMs`; otherwise least in flight
-   * among ready processes, scanning from home. The last condition keeps a
-   * neighbour of a request that just started spinning off its process in the
-   * 200 ms before the heartbeat marks it stalled (as least-in-flight always
-   * did), at the price of spreading a function whose requests all wait long. Keeping an isolate's
-   * requests on one process is cheaper twice over: the isolate is loaded (and
-   * held in memory) by one process instead of every one, and a process that
-   * gets requests back to back handles each for much less CPU than two
-   * processes taking turns (bench/README.md, "Invoke": workerd's CPU per
-   * request fell from ≈ 390 to ≈ NNN µs). A process under a liveness probe
-   * or stalled is used only when no other is ready.
+   * Least in flight among ready processes, scanning from the isolate's home
+   * process; a process under a liveness probe or stalled only when no other is ready.
    */
   private pick(isolateId: string, exclude?: WorkerdProcess): WorkerdProcess | undefined {
     const count = this.processes.length;
     if (this.state !== "started" || count === 0) return undefined;
     const home = fnv1a(isolateId) % count;
-    const avoided = (p: WorkerdProcess) => p.suspect || p.stalled;
-    const homeProcess = this.processes[home];
-    const spillAfter = this.options.spillAfterInFlight ?? defaultSpillAfterInFlight;
-    if (homeProcess?.dispatcher && homeProcess !== exclude && !avoided(homeProcess) && homeProcess.inFlight < spillAfter) {
-      const quietMs = this.options.homeQuietMs ?? defaultHomeQuietMs;
-      if (homeProcess.inFlight === 0 || Date.now() - homeProcess.lastProgressMs < quietMs) return homeProcess;
-    }
     let best: WorkerdProcess | undefined;
+    const avoided = (p: WorkerdProcess) => p.suspect || p.stalled;
     const better = (a: WorkerdProcess, b: WorkerdProcess | undefined) =>
       !b || (avoided(a) !== avoided(b) ? !avoided(a) : a.inFlight < b.inFlight);
     for (let i = 0; i < count; i++) {

@@ -90,7 +90,7 @@ const containers = noContainers
       logger,
       defaults: { cpu: config.containers.cpu, pidsMax: config.containers.pidsMax },
     });
-const runtime = new RuntimeRouter({ isolates, containers, noContainersReason: noContainers, artifacts });
+const runtime = new RuntimeRouter({ isolates, containers, noContainersReason: noContainers, artifacts, env: envCache });
 
 /** The egress policy from the config, with the platform's own addresses refused. */
 function egressSettings(): EgressSettings {

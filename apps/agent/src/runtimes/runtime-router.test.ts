@@ -52,6 +52,39 @@ function router(withContainers = true) {
 const request = (artifactHash: string) => ({ artifactHash, isolateId: `t:d:${artifactHash}:1`, envRef: "t:f:1" }) as RuntimeRequest;
 
 describe("RuntimeRouter", () => {
+  it("fetches the env alongside an artifact it has not seen (one round trip on a cold start, not two), and not after", async () => {
+    const order: string[] = [];
+    let releaseArtifact!: () => void;
+    const artifactArrives = new Promise<void>((resolve) => (releaseArtifact = resolve));
+    const envAsked: string[] = [];
+    const r = new RuntimeRouter({
+      isolates: fakeRuntime("isolate"),
+      containers: undefined,
+      artifacts: {
+        get: async (hash) => {
+          order.push(`artifact ${hash}`);
+          await artifactArrives;
+          return artifacts.get(hash)!;
+        },
+      },
+      env: {
+        get: async (ref) => {
+          order.push(`env ${ref}`);
+          envAsked.push(ref);
+          throw new Error("the control plane is away");
+        },
+      },
+    });
+    const answer = r.invoke(request("iso"));
+    // Both asked before the artifact came back; the env's failure is not the request's.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(["env t:f:1", "artifact iso"]);
+    releaseArtifact();
+    expect((await answer).status).toBe(200);
+    await r.invoke(request("iso"));
+    expect(envAsked).toEqual(["t:f:1"]);
+  });
+
   it("sends each request to the runtime its artifact is for, looking each artifact up once", async () => {
     const { r, isolates, containers, fetched } = router();
     for (const hash of ["iso", "ctr", "iso", "ctr"]) await r.invoke(request(hash));

@@ -1,6 +1,6 @@
 import { IsleError } from "@isle/errors";
 import { isContainerArtifact } from "@isle/proto";
-import type { ArtifactSource, FunctionRuntime, IsolateSource, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "./runtime.js";
+import type { ArtifactSource, EnvSource, FunctionRuntime, IsolateSource, RuntimeRequest, RuntimeResponse, RuntimeStatus } from "./runtime.js";
 
 type Kind = "isolate" | "container";
 
@@ -11,6 +11,12 @@ export interface RuntimeRouterOptions {
   /** Why `containers` is absent, for the error a container function's request gets. */
   noContainersReason?: string;
   artifacts: ArtifactSource;
+  /**
+   * The env the isolate will ask for: fetched alongside an artifact the agent
+   * has not seen, so a cold start waits for one control-plane round trip, not
+   * two in turn (the supervisor asks for the env only once the artifact came).
+   */
+  env?: EnvSource;
 }
 
 /** Kinds remembered by artifact hash; a long-lived agent forgets the oldest past this. */
@@ -42,6 +48,8 @@ export class RuntimeRouter implements FunctionRuntime {
         return Promise.reject(err);
       }
     }
+    // A failed prefetch is not this request's failure: the runtime's own fetch retries and reports it.
+    this.options.env?.get(request.envRef).catch(() => undefined);
     return this.kindOf(request.artifactHash).then((kind) => this.runtimeFor(kind).invoke(request));
   }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Pool } from "undici";
@@ -55,7 +55,22 @@ export class WorkerdProcess {
   suspect = false;
   /** Set while a heartbeat probe goes unanswered: its event loop is blocked; new requests go elsewhere if they can. */
   stalled = false;
+  /** Set while the process drains before a planned restart ({@link recycle}): new requests go elsewhere if they can. */
+  draining = false;
+  /** When the drain began (Date.now()). */
+  drainingSince = 0;
   readonly index: number;
+
+  /** A request (or prewarm) was dispatched here. */
+  began(): void {
+    this.inFlight++;
+  }
+
+  /** A request (or prewarm) dispatched here has ended. */
+  ended(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.onIdle?.();
+  }
   private readonly options: WorkerdProcessOptions;
   private readonly policy: RestartPolicy;
   private readonly logger: Logger;
@@ -65,6 +80,10 @@ export class WorkerdProcess {
   private delayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Set between the kill of a planned restart and the exit it causes. */
+  private retiring = false;
+  /** Called synchronously when the last request in flight ends (see {@link recycle}). */
+  private onIdle: (() => void) | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private oomKillsAtStart = 0;
@@ -92,6 +111,7 @@ export class WorkerdProcess {
   /** Spawns the process; later exits restart it until {@link stop}. */
   start(): void {
     const { command, configPath, socketPath } = this.options;
+    this.draining = false;
     // workerd does not unlink its socket on exit; a stale file fails the bind.
     rmSync(socketPath, { force: true });
     const [file = "", ...leading] = command;
@@ -185,6 +205,76 @@ export class WorkerdProcess {
     return this.lastExitOutOfMemory;
   }
 
+  /**
+   * Resident memory of the process in bytes (VmRSS), or undefined when it is
+   * not running. Not the memory cgroup's usage_in_bytes: that also counts page
+   * cache charged to the group, which outlives the process, so a fresh
+   * process in the same slot could look over budget from its first moment.
+   */
+  memoryBytes(): number | undefined {
+    const pid = this.pid;
+    if (pid === undefined) return undefined;
+    try {
+      const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      return kb === undefined ? undefined : Number(kb) * 1024;
+    } catch {
+      return undefined; // exited between the two reads
+    }
+  }
+
+  /**
+   * A planned restart, to give back the memory of isolates workerd never
+   * unloads: {@link draining} is set so the runtime sends new requests
+   * elsewhere, the requests in flight end (or `drainTimeoutMs` passes and
+   * those left fail with `upstream_failed`), then the process is killed and
+   * started again at once on the same socket, outside the crash backoff.
+   * Resolves once the new process listens, with how many requests were still
+   * running when the drain gave up; "gone" when the process exited or was
+   * stopped on its own meanwhile (the ordinary restart path then has it).
+   */
+  async recycle(drainTimeoutMs: number, readyTimeoutMs: number): Promise<{ abandoned: number } | "gone"> {
+    const child = this.child;
+    if (!child || this.pid === undefined || this.stopping) return "gone";
+    this.draining = true;
+    this.drainingSince = Date.now();
+    const drained = await new Promise<{ abandoned: number; retired: boolean }>((resolve) => {
+      const retire = () => {
+        clearTimeout(timer);
+        this.onIdle = undefined;
+        const abandoned = this.inFlight;
+        resolve({ abandoned, retired: this.retire(child) });
+      };
+      // Synchronous on the last ended(): no request can be dispatched here between the drain and the kill.
+      this.onIdle = retire;
+      const timer = setTimeout(retire, drainTimeoutMs);
+      if (this.inFlight === 0) retire();
+    });
+    if (!drained.retired) return "gone";
+    await this.exited;
+    if (this.stopping) return "gone";
+    this.start();
+    await this.whenReady(readyTimeoutMs);
+    return { abandoned: drained.abandoned };
+  }
+
+  /**
+   * Takes the process out of service and kills it, unless it already exited
+   * or was replaced. The pool goes at once, so pick() cannot choose it while
+   * the exit is on its way; requests still on it fail with `upstream_failed`.
+   */
+  private retire(child: ChildProcess): boolean {
+    if (child !== this.child || child.exitCode !== null || child.signalCode !== null || this.stopping) {
+      this.draining = false;
+      return false;
+    }
+    this.retiring = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    pool?.destroy(new IsleError("upstream_failed", "the workerd process was restarted to free memory")).catch(() => undefined);
+    child.kill("SIGKILL");
+    return true;
+  }
+
   /** SIGKILL (workerd may ignore SIGTERM while a request spins) and wait for the exit. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -224,6 +314,14 @@ export class WorkerdProcess {
       ? new IsleError("memory_limit", "the function's runtime ran out of memory")
       : new IsleError("upstream_failed", "the workerd process exited");
     pool?.destroy(failure).catch(() => undefined);
+    const planned = this.retiring;
+    this.retiring = false;
+    if (planned && !this.stopping) {
+      // recycle() starts the next process at once: not a crash, no backoff,
+      // and whoever waits for readiness waits for that one.
+      this.readyAt = 0;
+      return;
+    }
     for (const waiter of this.readyWaiters.splice(0)) {
       waiter.reject(this.startError(err ? err.message : `exited (code ${code}, signal ${signal})`));
     }

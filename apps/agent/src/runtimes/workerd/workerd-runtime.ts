@@ -26,6 +26,7 @@ import { internalHeaders } from "./internal-headers.js";
 import { invokeOn, supervisorError } from "./invoke.js";
 import { ReplayableBody } from "../replayable-body.js";
 import { MemoryCgroup } from "./memory-cgroup.js";
+import { Recycler, type WorkerdRecycle } from "./recycler.js";
 import { supervisorSource } from "./supervisor.js";
 import { WorkerdProcess, type RestartPolicy } from "./workerd-process.js";
 
@@ -67,13 +68,39 @@ export interface WorkerdRuntimeOptions {
   /** Called with the isolate id of an abandoned request whose process was then killed as stuck. */
   onRunaway?: (isolateId: string) => void;
   restart?: RestartPolicy;
+  /**
+   * Resident memory (bytes) past which a workerd process is recycled: drained
+   * and restarted, which unloads its isolates (workerd never unloads a Worker
+   * Loader isolate). Undefined: never; the process then grows with every
+   * function it has run until it meets `memoryLimitMb`.
+   */
+  recycleBytes?: number;
+  /** How often each process's memory is compared with `recycleBytes`; default 2 s. */
+  recycleCheckMs?: number;
+  /** How long a process being recycled waits for its requests to end before it is restarted anyway; default 30 s. */
+  recycleDrainMs?: number;
+  /**
+   * With no other process ready (a pool of one), a draining process still
+   * takes new requests for this long, then holds them until it has restarted,
+   * so that a steady stream of requests cannot keep it from ever draining.
+   * Default 1 s.
+   */
+  recycleHoldAfterMs?: number;
+  /** Called after each recycle (the agent counts them). */
+  onRecycle?: (recycle: WorkerdRecycle) => void;
 }
+
+export type { WorkerdRecycle } from "./recycler.js";
 
 /** The egress policy's settings; the runtime adds the registry of its invocations. */
 export type EgressSettings = Omit<EgressPolicyOptions, "registry">;
 
 /** Bodies kept for a retry: most API payloads fit, and a full pool holds at most this per request. */
 export const defaultRetryBodyBytes = 1024 * 1024;
+
+const defaultRecycleCheckMs = 2_000;
+const defaultRecycleDrainMs = 30_000;
+const defaultRecycleHoldAfterMs = 1_000;
 
 const defaultEgress: EgressSettings = {
   allow: new CidrList([]),
@@ -93,6 +120,9 @@ export const defaultCompatibilityDate = "2026-11-01";
  * "home" process, so a lightly used function is loaded once, not in every
  * process). Processes that die are restarted; requests on them fail with
  * `upstream_failed`; with no process ready, invoke fails with `unavailable`.
+ * A process whose memory passes `recycleBytes` is recycled, one at a time:
+ * new requests go to the others, its own end, and it restarts empty; its
+ * isolates load again (cold) on their next request.
  */
 export class WorkerdRuntime implements FunctionRuntime {
   private readonly options: WorkerdRuntimeOptions;
@@ -109,6 +139,7 @@ export class WorkerdRuntime implements FunctionRuntime {
   /** Isolates that have answered at least once: bystanders, not suspects, when their process runs out of memory. */
   private readonly answered = new BoundedSet<string>(100_000);
   private readonly beating = new Set<WorkerdProcess>();
+  private recycler: Recycler | undefined;
 
   constructor(options: WorkerdRuntimeOptions) {
     this.options = options;
@@ -172,6 +203,18 @@ export class WorkerdRuntime implements FunctionRuntime {
     }
     this.heartbeat = setInterval(() => this.checkBusyProcesses(), this.options.heartbeatMs ?? 100);
     this.heartbeat.unref();
+    if (this.options.recycleBytes !== undefined) {
+      this.recycler = new Recycler({
+        processes: () => this.processes,
+        budgetBytes: this.options.recycleBytes,
+        checkMs: this.options.recycleCheckMs ?? defaultRecycleCheckMs,
+        drainMs: this.options.recycleDrainMs ?? defaultRecycleDrainMs,
+        readyTimeoutMs: this.options.startTimeoutMs ?? 15_000,
+        logger: this.logger,
+        onRecycle: this.options.onRecycle,
+      });
+      this.recycler.start();
+    }
     this.logger.info({ processes: count, pids: this.pids() }, "workerd pool ready");
   }
 
@@ -200,7 +243,17 @@ export class WorkerdRuntime implements FunctionRuntime {
 
   invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
     const first = this.pick(request.isolateId);
-    if (!first) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
+    if (first) return this.dispatch(first, request);
+    // With a pool of one, no process is ready for a moment of each recycle: wait for it.
+    if (!this.recycler?.current) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
+    return this.recycler.ended(request.signal).then(() => {
+      const proc = this.pick(request.isolateId);
+      if (!proc) throw new IsleError("unavailable", "no workerd process is ready");
+      return this.dispatch(proc, request);
+    });
+  }
+
+  private dispatch(first: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
     const ended = this.invocations.begin(request.invocationId, {
       isolateId: request.isolateId,
       tenantName: request.egress?.tenantName ?? "",
@@ -257,13 +310,13 @@ export class WorkerdRuntime implements FunctionRuntime {
   private invokeOnProcess(proc: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
     const pool = proc.dispatcher;
     if (!pool) return Promise.reject(new IsleError("upstream_failed", "the workerd process is not ready"));
-    proc.inFlight++;
+    proc.began();
     // An abandoned request (deadline, caller gone) may be one that spins:
     // check the process still answers, and kill it if not.
     const onAbort = () => this.verdicts.set(request.signal, this.checkAlive(proc, request.isolateId));
     request.signal.addEventListener("abort", onAbort, { once: true });
     return invokeOn(pool, request, () => {
-      proc.inFlight--;
+      proc.ended();
       request.signal.removeEventListener("abort", onAbort);
     }, this.logger);
   }
@@ -275,11 +328,15 @@ export class WorkerdRuntime implements FunctionRuntime {
    * code that spins) gets the watchdog's liveness check like an abandoned request.
    */
   async prewarm(isolate: IsolateSource, timeoutMs: number): Promise<{ coldStart: boolean }> {
-    const proc = this.pick(isolate.isolateId);
+    const signal = AbortSignal.timeout(timeoutMs);
+    let proc = this.pick(isolate.isolateId);
+    if (!proc && this.recycler?.current) {
+      await this.recycler.ended(signal).catch(() => undefined);
+      proc = this.pick(isolate.isolateId);
+    }
     const pool = proc?.dispatcher;
     if (!proc || !pool) throw new IsleError("unavailable", "no workerd process is ready");
-    const signal = AbortSignal.timeout(timeoutMs);
-    proc.inFlight++;
+    proc.began();
     try {
       const res = await pool.request({
         path: "/",
@@ -305,7 +362,7 @@ export class WorkerdRuntime implements FunctionRuntime {
       }
       throw new IsleError("upstream_failed", "the workerd process failed while loading the isolate");
     } finally {
-      proc.inFlight--;
+      proc.ended();
     }
   }
 
@@ -348,7 +405,8 @@ export class WorkerdRuntime implements FunctionRuntime {
     let ready = 0;
     let inFlight = 0;
     for (const proc of this.processes) {
-      if (proc.dispatcher) ready++;
+      // A process being recycled counts as ready: requests wait the moment it takes to restart.
+      if (proc.dispatcher || proc === this.recycler?.current) ready++;
       inFlight += proc.inFlight;
     }
     return { processes: this.processes.length, ready, inFlight };
@@ -362,6 +420,7 @@ export class WorkerdRuntime implements FunctionRuntime {
   async stop(): Promise<void> {
     this.state = "stopped";
     clearInterval(this.heartbeat);
+    this.recycler?.stop();
     await Promise.all(this.processes.map((p) => p.stop()));
     for (const group of this.groups.splice(0)) group.remove();
     await this.artifactServer?.close();
@@ -370,19 +429,23 @@ export class WorkerdRuntime implements FunctionRuntime {
 
   /**
    * Least in flight among ready processes, scanning from the isolate's home
-   * process; a process under a liveness probe or stalled only when no other is ready.
+   * process; a process under a liveness probe or stalled, or draining before
+   * a recycle, only when no other is ready (a draining one only early in its
+   * drain, then requests wait for the recycle to end).
    */
   private pick(isolateId: string, exclude?: WorkerdProcess): WorkerdProcess | undefined {
     const count = this.processes.length;
     if (this.state !== "started" || count === 0) return undefined;
     const home = fnv1a(isolateId) % count;
+    const holdAfterMs = this.options.recycleHoldAfterMs ?? defaultRecycleHoldAfterMs;
+    const held = (p: WorkerdProcess) => p.draining && Date.now() - p.drainingSince >= holdAfterMs;
     let best: WorkerdProcess | undefined;
-    const avoided = (p: WorkerdProcess) => p.suspect || p.stalled;
+    const avoided = (p: WorkerdProcess) => p.suspect || p.stalled || p.draining;
     const better = (a: WorkerdProcess, b: WorkerdProcess | undefined) =>
       !b || (avoided(a) !== avoided(b) ? !avoided(a) : a.inFlight < b.inFlight);
     for (let i = 0; i < count; i++) {
       const candidate = this.processes[(home + i) % count];
-      if (!candidate?.dispatcher || candidate === exclude) continue;
+      if (!candidate?.dispatcher || candidate === exclude || held(candidate)) continue;
       if (better(candidate, best)) best = candidate;
     }
     return best;

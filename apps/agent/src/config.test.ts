@@ -51,3 +51,25 @@ describe("agent config: several control planes", () => {
     expect(() => loadConfig({ ...tls, ISLE_DRAIN_TIMEOUT_MS: "-1" })).toThrow(/ISLE_DRAIN_TIMEOUT_MS/);
   });
 });
+
+describe("agent config: recycling workerd processes", () => {
+  it("recycles at 75 % of the memory limit by default, or at 1536 MB without a limit", () => {
+    expect(loadConfig(tls).workerdRecycleMb).toBe(768);
+    expect(loadConfig({ ...tls, ISLE_WORKERD_MEMORY_MB: "2000" }).workerdRecycleMb).toBe(1500);
+    expect(loadConfig({ ...tls, ISLE_WORKERD_MEMORY_MB: "0" }).workerdRecycleMb).toBe(1536);
+  });
+
+  it("takes a budget in MB, or off", () => {
+    expect(loadConfig({ ...tls, ISLE_WORKERD_RECYCLE_MB: "512" }).workerdRecycleMb).toBe(512);
+    expect(loadConfig({ ...tls, ISLE_WORKERD_RECYCLE_MB: "off" }).workerdRecycleMb).toBeUndefined();
+    expect(loadConfig({ ...tls, ISLE_WORKERD_MEMORY_MB: "0", ISLE_WORKERD_RECYCLE_MB: "4096" }).workerdRecycleMb).toBe(4096);
+  });
+
+  it("names the key when the budget is nonsense or not below the memory limit", () => {
+    expect(() => loadConfig({ ...tls, ISLE_WORKERD_RECYCLE_MB: "lots" })).toThrow(/ISLE_WORKERD_RECYCLE_MB/);
+    expect(() => loadConfig({ ...tls, ISLE_WORKERD_RECYCLE_MB: "8" })).toThrow(/ISLE_WORKERD_RECYCLE_MB/);
+    expect(() => loadConfig({ ...tls, ISLE_WORKERD_RECYCLE_MB: "1024" })).toThrow(
+      "invalid agent configuration: ISLE_WORKERD_RECYCLE_MB: must be below ISLE_WORKERD_MEMORY_MB (1024)",
+    );
+  });
+});

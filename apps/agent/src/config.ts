@@ -33,6 +33,12 @@ const schema = z.object({
   ISLE_AGENT_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Memory limit of each workerd process, through a cgroup v1 memory group; 0 for none. */
   ISLE_WORKERD_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).default(1024),
+  /**
+   * Resident memory past which a workerd process is drained and restarted, which unloads the
+   * isolates it holds (workerd never does); "off" for never. Default: 75 % of
+   * ISLE_WORKERD_MEMORY_MB, or 1536 when that is 0.
+   */
+  ISLE_WORKERD_RECYCLE_MB: z.union([z.literal("off"), z.coerce.number().int().min(16).max(1_048_576)]).optional(),
   ISLE_ARTIFACT_CACHE_MB: z.coerce.number().int().min(1).max(65_536).default(256),
   /** Addresses and CIDR ranges functions may reach although private (comma-separated). */
   ISLE_EGRESS_ALLOW: cidrList,
@@ -64,6 +70,12 @@ const schema = z.object({
   ISLE_CONTAINER_PIDS: z.coerce.number().int().min(8).max(65_536).default(128),
   /** "1" logs the generated workerd configuration at start. */
   ISLE_DEBUG_WORKERD_CONFIG: z.enum(["0", "1"]).default("0"),
+}).superRefine((v, ctx) => {
+  const recycle = v.ISLE_WORKERD_RECYCLE_MB;
+  if (typeof recycle === "number" && v.ISLE_WORKERD_MEMORY_MB > 0 && recycle >= v.ISLE_WORKERD_MEMORY_MB) {
+    // A budget at or past the limit never triggers: the kernel kills the process first.
+    ctx.addIssue({ code: "custom", path: ["ISLE_WORKERD_RECYCLE_MB"], message: `must be below ISLE_WORKERD_MEMORY_MB (${v.ISLE_WORKERD_MEMORY_MB})` });
+  }
 });
 
 export interface AgentConfig {
@@ -76,6 +88,8 @@ export interface AgentConfig {
   advertiseAddress: string;
   workerdProcesses: number;
   workerdMemoryMb: number | undefined;
+  /** Memory budget of a workerd process before it is recycled; undefined: never. */
+  workerdRecycleMb: number | undefined;
   capacity: number;
   artifactCacheBytes: number;
   egress: { allow: CidrList; deny: CidrList; gatewayUrl: URL; publicUrl: URL | undefined; domain: string | undefined };
@@ -99,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     advertiseAddress: v.ISLE_AGENT_ADVERTISE,
     workerdProcesses: v.ISLE_WORKERD_PROCESSES,
     workerdMemoryMb: v.ISLE_WORKERD_MEMORY_MB === 0 ? undefined : v.ISLE_WORKERD_MEMORY_MB,
+    workerdRecycleMb: recycleMb(v.ISLE_WORKERD_RECYCLE_MB, v.ISLE_WORKERD_MEMORY_MB),
     capacity: v.ISLE_AGENT_CAPACITY,
     artifactCacheBytes: v.ISLE_ARTIFACT_CACHE_MB * 1024 * 1024,
     egress: {
@@ -114,4 +129,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AgentConfig {
     drainTimeoutMs: v.ISLE_DRAIN_TIMEOUT_MS,
     containers: { mode: v.ISLE_CONTAINERS, rootfsDir: v.ISLE_ROOTFS_DIR, cpu: v.ISLE_CONTAINER_CPU, pidsMax: v.ISLE_CONTAINER_PIDS },
   };
+}
+
+/**
+ * The recycle budget: as set, or three quarters of the memory limit (room for
+ * the drain, during which the process still grows), or 1536 MB with no limit.
+ */
+function recycleMb(setting: number | "off" | undefined, memoryMb: number): number | undefined {
+  if (setting === "off") return undefined;
+  if (setting !== undefined) return setting;
+  return memoryMb > 0 ? Math.floor(memoryMb * 0.75) : 1536;
 }

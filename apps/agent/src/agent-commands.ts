@@ -59,7 +59,11 @@ export class AgentCommands {
     return { coldStart };
   }
 
-  /** Takes the deployment off this agent once its in-flight invocations end; returns how many isolates leave. */
+  /**
+   * Takes the deployment off this agent once its in-flight invocations end; returns how many isolates leave.
+   * The caches let go of its code and env, but its workerd isolate stays in memory until its
+   * process is recycled (workerd never unloads one; WorkerdRuntime's `recycleBytes`).
+   */
   evict(target: DeploymentKey): number {
     return this.deps.state.loaded.evict(target);
   }

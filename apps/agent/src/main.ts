@@ -30,7 +30,9 @@ const tracing = startTracing("isle-agent", process.env);
 for (const note of tracing.notes) logger.warn(note);
 
 // An evicted deployment's artifact and env leave the caches once no loaded deployment uses them.
-// Container replicas of the deployment stop (scale to zero stops containers).
+// Container replicas of the deployment stop (scale to zero stops containers). Its workerd isolate
+// stays loaded: workerd never unloads one, and its memory comes back only when the process is
+// recycled (ISLE_WORKERD_RECYCLE_MB, recycler.ts).
 const loaded = new LoadedFunctions((_key, { isolates, unusedArtifacts, unusedEnvRefs }) => {
   for (const hash of unusedArtifacts) artifacts.forget(hash);
   for (const ref of unusedEnvRefs) envCache.forget(ref);
@@ -65,6 +67,8 @@ const envCache = new EnvCache((tenantId, functionId) => control.fetchEnv(tenantI
 const isolates: WorkerdRuntime = new WorkerdRuntime({
   processes: config.workerdProcesses,
   memoryLimitMb: config.workerdMemoryMb,
+  ...(config.workerdRecycleMb === undefined ? {} : { recycleBytes: config.workerdRecycleMb * 1024 * 1024 }),
+  onRecycle: () => metrics.workerdRecycled(),
   workDir: resolve(config.workDir),
   artifacts,
   env: envCache,

@@ -47,6 +47,14 @@ describe("AgentMetrics", () => {
     expect(valueOf(text, "isle_agent_watchdog_kills_total")).toBe(0);
   });
 
+  it("counts workerd recycles", async () => {
+    const metrics = new AgentMetrics(sources);
+    expect(valueOf(await metrics.scrape(), "isle_agent_workerd_recycles_total")).toBe(0);
+    metrics.workerdRecycled();
+    metrics.workerdRecycled();
+    expect(valueOf(await metrics.scrape(), "isle_agent_workerd_recycles_total")).toBe(2);
+  });
+
   it("counts the egress policy's refusals by code", async () => {
     const metrics = new AgentMetrics(sources);
     const registry = new InvocationRegistry(5);

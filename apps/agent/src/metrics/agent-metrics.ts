@@ -39,6 +39,11 @@ export class AgentMetrics {
     help: "workerd processes killed by the watchdog for not answering the liveness probe after an abandoned request",
     registers: [this.registry],
   });
+  private readonly workerdRecycles = new Counter({
+    name: "isle_agent_workerd_recycles_total",
+    help: "workerd processes drained and restarted because their memory passed ISLE_WORKERD_RECYCLE_MB",
+    registers: [this.registry],
+  });
   private readonly oomKills = new Counter({
     name: "isle_agent_oom_kills_total",
     help: "Invocations failed with memory_limit: their workerd process ran out of memory and was killed",
@@ -91,6 +96,10 @@ export class AgentMetrics {
 
   watchdogKill(): void {
     this.watchdogKills.inc();
+  }
+
+  workerdRecycled(): void {
+    this.workerdRecycles.inc();
   }
 
   egressRefused(code: string): void {

@@ -106,7 +106,9 @@ describe("WorkerdRuntime recycling", () => {
     // A budget every process passes at once: recycles follow one another for as long as the test runs.
     // With two processes, the other takes the new requests: no holding needed for the drain to end.
     const hold = processes > 1 ? { recycleHoldAfterMs: 60_000 } : {};
-    const { runtime, recycles } = await start({ processes, recycleBytes: 2 ** 20, ...hold });
+    // A crash would wait a minute to restart: a recycle is no crash.
+    const restart = { initialMs: 60_000, maxMs: 60_000, resetAfterMs: 60_000 };
+    const { runtime, recycles } = await start({ processes, recycleBytes: 2 ** 20, restart, ...hold });
     const [slowish] = [artifacts.add("export default { async fetch() { await new Promise((r) => setTimeout(r, 20)); return new Response('hello'); } };")];
     const failures: unknown[] = [];
     let answered = 0;

@@ -247,6 +247,7 @@ export class WorkerdProcess {
       // Synchronous on the last ended(): no request can be dispatched here between the drain and the kill.
       this.onIdle = retire;
       const timer = setTimeout(retire, drainTimeoutMs);
+      timer.unref();
       if (this.inFlight === 0) retire();
     });
     if (!drained.retired) return "gone";

@@ -7,11 +7,13 @@
 // (RSS and PSS, /proc). Reports MB total, MB per function (the slope of a least-squares line
 // through the points, 0 functions included), and how many functions fit in 2 GB by that line.
 //
-// The agent's only bound on workerd memory is a cgroup per process (ISLE_WORKERD_MEMORY_MB,
-// 1024 MB by default): past it the kernel kills the process and every isolate in it is lost.
-// Isle does not unload idle isolates from workerd (eviction forgets them on the agent only), so
-// the bench runs with no limit (BENCH_WORKERD_MEMORY_MB, 0) to see the whole loaded set, fails
-// if a workerd process restarts anyway, and reports where the default limit would cut in.
+// workerd never unloads an isolate: the agent recycles a process whose memory passes
+// ISLE_WORKERD_RECYCLE_MB (768 MB by default, 75 % of the 1024 MB cgroup limit per process), and
+// its isolates load again on their next request. To see the whole loaded set the bench runs with
+// neither (BENCH_WORKERD_MEMORY_MB 0, recycling off) and fails if a workerd process restarts.
+// One workerd process cannot hold more than about 1 900 hello worlds at all (V8 aborts with
+// "JavaScript heap out of memory" near 5 GB RSS: the heap cage), so the bench runs one process
+// per 1 000 functions of its largest count, at least 2 (BENCH_WORKERD_PROCESSES to choose).
 // Writes bench/results/density.json.
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,12 +33,16 @@ import { markdownTable, writeResult } from "./lib/report.mjs";
 const counts = (process.env.BENCH_DENSITY ?? "100,1000,5000").split(",").map(Number).sort((a, b) => a - b);
 const parallel = Number(process.env.BENCH_PARALLEL ?? 12);
 const workerdMemoryMb = process.env.BENCH_WORKERD_MEMORY_MB ?? "0";
+const workerdProcesses = process.env.BENCH_WORKERD_PROCESSES ?? String(Math.max(2, Math.ceil(counts.at(-1) / 1000)));
 const budgetMb = 2048;
 const defaultWorkerdLimitMb = 1024;
+const defaultRecycleMb = 768; // 75 % of the limit
 
 const dir = mkdtempSync(join(tmpdir(), "isle-bench-density-"));
 const isle = await startIsle(dir, {
   ISLE_WORKERD_MEMORY_MB: workerdMemoryMb,
+  ISLE_WORKERD_RECYCLE_MB: "off",
+  ISLE_WORKERD_PROCESSES: workerdProcesses,
   // Every loaded function holds a replica; the default cap (100 per tenant) would refuse most.
   ISLE_TENANT_MAX_REPLICAS: "100000",
   // Nothing scales to zero (and is evicted from the agent's caches) while the run lasts.
@@ -113,7 +119,9 @@ try {
   // Each process gets its own cgroup; isolates spread evenly over the pool by their home process.
   const workerdSum = (p) => p.workerdRssMb.reduce((a, b) => a + b, 0);
   const workerd = fitLine(points.map((p) => [p.functions, workerdSum(p)]));
-  const perProcessAtDefaultLimit = Math.floor((defaultWorkerdLimitMb - workerdSum(base) / workerdPids.length) / workerd.slope);
+  const perProcessAt = (mb) => Math.floor((mb - workerdSum(base) / workerdPids.length) / workerd.slope);
+  const perProcessAtDefaultLimit = perProcessAt(defaultWorkerdLimitMb);
+  const perProcessAtDefaultRecycle = perProcessAt(defaultRecycleMb);
 
   console.log(`\nAgent node memory (agent + ${workerdPids.length} workerd processes), hello-world functions each invoked once:\n`);
   console.log(
@@ -125,15 +133,17 @@ try {
   console.log(`\nLeast squares: RSS ${rss.intercept.toFixed(0)} MB + ${rss.slope.toFixed(2)} MB/function → ${fits(rss)} functions in ${budgetMb} MB;`);
   console.log(`               PSS ${pss.intercept.toFixed(0)} MB + ${pss.slope.toFixed(2)} MB/function → ${fits(pss)} functions in ${budgetMb} MB.`);
   console.log(`               workerd alone ${workerd.slope.toFixed(2)} MB/function.`);
-  console.log(`With the default ISLE_WORKERD_MEMORY_MB (${defaultWorkerdLimitMb}) each workerd process would be killed at about ${perProcessAtDefaultLimit} functions (${perProcessAtDefaultLimit * workerdPids.length} on this node).`);
+  const n = workerdPids.length;
+  console.log(`With the defaults a workerd process is recycled (ISLE_WORKERD_RECYCLE_MB ${defaultRecycleMb}) at about ${perProcessAtDefaultRecycle} isolates (${perProcessAtDefaultRecycle * n} functions over ${n} processes) and would be killed by its ${defaultWorkerdLimitMb} MB limit at about ${perProcessAtDefaultLimit} (${perProcessAtDefaultLimit * n}).`);
   writeResult("density", {
     at: new Date().toISOString(),
     machine: { ...before, loadAfter: machine().loadAverage },
-    settings: { counts, parallel, workerdProcesses: workerdPids.length, workerdMemoryMb },
+    settings: { counts, parallel, workerdProcesses: workerdPids.length, workerdMemoryMb, recycle: "off" },
     points,
     fit: { rss, pss, workerdRss: workerd },
     fitsIn2Gb: { rss: fits(rss), pss: fits(pss) },
     defaultLimitKillsAtPerProcess: perProcessAtDefaultLimit,
+    defaultRecycleAtPerProcess: perProcessAtDefaultRecycle,
   });
 } finally {
   await isle.stop();

@@ -284,8 +284,10 @@ export class WorkerdRuntime implements FunctionRuntime {
       // The process died under it: seen as a broken connection, or, when the
       // exit was noticed first, as the pool's own memory_limit (workerd-process.ts).
       const failed = err instanceof IsleError && (err.code === "upstream_failed" || err.code === "memory_limit");
+      // The wait is for the exit of a process the kernel is tearing down (hundreds of MB): on a
+      // busy 2-core host 500 ms was sometimes too short, and the culprit got upstream_failed.
       const outOfMemory =
-        failed && (err.code === "memory_limit" || (this.options.memoryLimitMb !== undefined && (await first.brokeOutOfMemory(500))));
+        failed && (err.code === "memory_limit" || (this.options.memoryLimitMb !== undefined && (await first.brokeOutOfMemory(2000))));
       // The process's memory is shared by all its isolates, so which one grew
       // is unknown. An isolate that has answered here before is taken to be a
       // bystander and retried like any other; one that never answered (the

@@ -22,6 +22,17 @@ describe("SendWindow", () => {
     await expect(waiting).rejects.toThrow("gone");
     await expect(window.reserve(1)).rejects.toThrow("gone");
   });
+
+  it("takes credit at once only when all of it is there", async () => {
+    const window = new SendWindow(100);
+    expect(window.tryTake(101)).toBe(false);
+    expect(window.tryTake(100)).toBe(true);
+    expect(window.tryTake(1)).toBe(false);
+    expect(window.tryTake(0)).toBe(true);
+    window.grant(10);
+    window.fail(new Error("gone"));
+    expect(window.tryTake(1)).toBe(false);
+  });
 });
 
 describe("ReceiveWindow", () => {

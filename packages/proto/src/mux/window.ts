@@ -38,6 +38,13 @@ export class SendWindow {
     return granted;
   }
 
+  /** Takes `bytes` of credit at once if it is all there and the channel has not failed; false (nothing taken) otherwise. */
+  tryTake(bytes: number): boolean {
+    if (this.failure || bytes > this.available) return false;
+    this.available -= bytes;
+    return true;
+  }
+
   /** The receiver took `bytes` more: wake the sender. */
   grant(bytes: number): void {
     this.available += bytes;

@@ -118,6 +118,16 @@ export interface ResponseHead {
   status: number;
   headers: Header[];
   coldStart: boolean;
+  /**
+   * A small answer already complete when its head goes out may travel as one
+   * frame: `trailer` set means this head is the whole answer, `body` is all of
+   * its body (up to 64 KiB, within the channel's window), and no body frame or
+   * trailer follows on the channel, which is closed. The agent sends it only
+   * on streams whose caller opened them with the `isle-whole-answers: 1`
+   * metadata entry; to anyone else it sends head, body chunks and trailer.
+   */
+  body: Buffer;
+  trailer: Trailer | undefined;
 }
 
 export interface Trailer {
@@ -169,7 +179,8 @@ export interface LateLogs {
  * One frame of one invocation. A caller opens a channel with a RequestHead on
  * a channel number not in use on this stream, sends body chunks, then
  * EndOfBody. The agent answers on the same channel with a ResponseHead, body
- * chunks and a Trailer, which closes the channel.
+ * chunks and a Trailer, which closes the channel (or, to a caller that asked
+ * for them, a small complete answer as one ResponseHead; see there).
  *
  * Flow control is per channel, so a slow reader never stalls the others: each
  * side may have at most `initial_window` body bytes of a channel unacknowledged
@@ -1178,7 +1189,7 @@ export const RequestHead: MessageFns<RequestHead> = {
 };
 
 function createBaseResponseHead(): ResponseHead {
-  return { status: 0, headers: [], coldStart: false };
+  return { status: 0, headers: [], coldStart: false, body: Buffer.alloc(0), trailer: undefined };
 }
 
 export const ResponseHead: MessageFns<ResponseHead> = {
@@ -1191,6 +1202,12 @@ export const ResponseHead: MessageFns<ResponseHead> = {
     }
     if (message.coldStart !== false) {
       writer.uint32(24).bool(message.coldStart);
+    }
+    if (message.body.length !== 0) {
+      writer.uint32(34).bytes(message.body);
+    }
+    if (message.trailer !== undefined) {
+      Trailer.encode(message.trailer, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1232,6 +1249,22 @@ export const ResponseHead: MessageFns<ResponseHead> = {
             message.coldStart = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.trailer = Trailer.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1253,6 +1286,8 @@ export const ResponseHead: MessageFns<ResponseHead> = {
         : isSet(object.cold_start)
         ? globalThis.Boolean(object.cold_start)
         : false,
+      body: isSet(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
+      trailer: isSet(object.trailer) ? Trailer.fromJSON(object.trailer) : undefined,
     };
   },
 
@@ -1267,6 +1302,12 @@ export const ResponseHead: MessageFns<ResponseHead> = {
     if (message.coldStart !== false) {
       obj.coldStart = message.coldStart;
     }
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes(message.body);
+    }
+    if (message.trailer !== undefined) {
+      obj.trailer = Trailer.toJSON(message.trailer);
+    }
     return obj;
   },
 
@@ -1278,6 +1319,10 @@ export const ResponseHead: MessageFns<ResponseHead> = {
     message.status = object.status ?? 0;
     message.headers = object.headers?.map((e) => Header.fromPartial(e)) || [];
     message.coldStart = object.coldStart ?? false;
+    message.body = object.body ?? Buffer.alloc(0);
+    message.trailer = (object.trailer !== undefined && object.trailer !== null)
+      ? Trailer.fromPartial(object.trailer)
+      : undefined;
     return message;
   },
 };

@@ -1,5 +1,7 @@
+import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
+import { wholeAnswersMetadata } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createAgentState } from "../server.js";
 import { createInvokeHandler } from "./mux.js";
@@ -186,5 +188,39 @@ describe("Invoke handler: the function's output", () => {
       $case: "lateLogs",
       value: { invocationId: "inv_1", logs: [line("written before the caller left")] },
     });
+  });
+});
+
+describe("Invoke handler: whole answers", () => {
+  const complete = async () => {
+    const body = new PassThrough();
+    body.end(Buffer.from("hello world"));
+    await new Promise((r) => setImmediate(r));
+    return { status: 200, headers: [] as Array<[string, string]>, body, coldStart: false };
+  };
+
+  it("sends a complete small answer as one frame on a stream opened with the whole-answers entry", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = complete;
+    const call = new FakeCall();
+    call.metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
+    createInvokeHandler(runtime, createAgentState(), logger)(call as never);
+    call.frame(1, { $case: "requestHead", value: testHead({}, { hasBody: false }) });
+    await settle();
+    expect(call.written.map((f) => f.frame?.$case)).toEqual(["responseHead"]);
+    const frame = call.written[0]?.frame;
+    expect(frame?.$case === "responseHead" && frame.value.body.toString()).toBe("hello world");
+    expect(call.outcome(1)).toBe("");
+  });
+
+  it("sends head, body and trailer on a stream opened without it", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = complete;
+    const call = new FakeCall();
+    createInvokeHandler(runtime, createAgentState(), logger)(call as never);
+    call.frame(1, { $case: "requestHead", value: testHead({}, { hasBody: false }) });
+    await settle();
+    expect(call.written.map((f) => f.frame?.$case)).toEqual(["responseHead", "body", "trailer"]);
+    expect(call.outcome(1)).toBe("");
   });
 });

@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
 import { createLogger } from "@isle/telemetry";
@@ -122,5 +122,97 @@ describe("ServerChannel deadline", () => {
     expect(signal?.reason).toBeInstanceOf(IsleError);
     expect((signal?.reason as IsleError).code).toBe("timeout");
     expect(sent.trailer()?.errorCode).toBe("timeout");
+  });
+});
+
+/** A runtime answer whose body is already all written, as the workerd runtime hands over a small one. */
+function completeAnswer(body: Buffer): { status: number; headers: Array<[string, string]>; body: Readable; coldStart: boolean } {
+  const stream = new PassThrough();
+  stream.end(body);
+  return { status: 201, headers: [["content-type", "text/plain"]], body: stream, coldStart: true };
+}
+
+function openWhole(head: agentV1.RequestHead) {
+  const sent = new SentFrames();
+  const channel = new ServerChannel(head, sent.send, logger, new Quarantine(), undefined, undefined, true);
+  return { sent, channel };
+}
+
+describe("ServerChannel whole answers", () => {
+  it("sends a complete small answer as one response head carrying body, trailer and logs", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = async (request) => {
+      request.logs?.add([{ unixMs: 1, level: "log", message: "hello from the function" }], false);
+      await new Promise((r) => setImmediate(r)); // the writer finishes before the channel looks
+      return completeAnswer(Buffer.from("hello world"));
+    };
+    const { sent, channel } = openWhole(testHead({}, { hasBody: false }));
+    await channel.run(runtime);
+    expect(sent.frames).toHaveLength(1);
+    const head = sent.head();
+    expect(head?.status).toBe(201);
+    expect(head?.coldStart).toBe(true);
+    expect(head?.headers).toEqual([{ name: "content-type", value: "text/plain" }]);
+    expect(head?.body.toString()).toBe("hello world");
+    expect(head?.trailer?.errorCode).toBe("");
+    expect(head?.trailer?.logs.map((l) => l.message)).toEqual(["hello from the function"]);
+  });
+
+  it("sends an empty complete answer as one frame too", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = async () => {
+      const answer = completeAnswer(Buffer.alloc(0));
+      await new Promise((r) => setImmediate(r));
+      return answer;
+    };
+    const { sent, channel } = openWhole(testHead({}, { hasBody: false }));
+    await channel.run(runtime);
+    expect(sent.frames).toHaveLength(1);
+    expect(sent.head()?.body.length).toBe(0);
+    expect(sent.head()?.trailer).toBeDefined();
+  });
+
+  it("sends head, body and trailer when the caller did not ask for whole answers", async () => {
+    const runtime = new FakeRuntime();
+    runtime.handle = async () => {
+      const answer = completeAnswer(Buffer.from("hello world"));
+      await new Promise((r) => setImmediate(r));
+      return answer;
+    };
+    const { sent, channel } = open(testHead({}, { hasBody: false }));
+    await channel.run(runtime);
+    expect(sent.frames.map((f) => f?.$case)).toEqual(["responseHead", "body", "trailer"]);
+    expect(sent.head()?.trailer).toBeUndefined();
+    expect(sent.bodyBytes()).toBe(11);
+  });
+
+  it("streams an answer that is not complete yet, too large, past the cap or past the window", async () => {
+    const cases: Array<{ limits: Partial<agentV1.Limits>; extra: Partial<agentV1.RequestHead>; body: () => Readable }> = [
+      // still being written
+      { limits: {}, extra: {}, body: () => Readable.from([Buffer.from("a"), Buffer.from("b")]) },
+      // over 64 KiB
+      { limits: {}, extra: {}, body: () => completeAnswer(kb(65)).body },
+      // over the response cap (the trailer then says why)
+      { limits: { maxResponseBytes: 1024 }, extra: {}, body: () => completeAnswer(kb(2)).body },
+      // more than the window allows at once
+      { limits: {}, extra: { initialWindow: 1024 }, body: () => completeAnswer(kb(2)).body },
+    ];
+    for (const { limits, extra, body } of cases) {
+      const runtime = new FakeRuntime();
+      runtime.handle = async () => {
+        const stream = body();
+        await new Promise((r) => setImmediate(r));
+        return { status: 200, headers: [], body: stream, coldStart: false };
+      };
+      const { sent, channel } = openWhole(testHead(limits, { hasBody: false, ...extra }));
+      const done = channel.run(runtime);
+      // Grant window as the caller would, for the small-window case.
+      const granting = setInterval(() => channel.grant(1024), 1);
+      await done;
+      clearInterval(granting);
+      expect(sent.frames[0]?.$case).toBe("responseHead");
+      expect(sent.head()?.trailer).toBeUndefined();
+      expect(sent.frames.at(-1)?.$case).toBe("trailer");
+    }
   });
 });

@@ -1,5 +1,6 @@
+import type { Readable, Writable } from "node:stream";
 import { IsleError } from "@isle/errors";
-import { SendWindow, withinWindow, type agentV1 } from "@isle/proto";
+import { SendWindow, maxWholeAnswerBytes, withinWindow, type agentV1 } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { defaultMaxSubrequests, type FunctionRuntime, type RuntimeRequest } from "../runtimes/runtime.js";
 import { isolateOf } from "../loaded-functions.js";
@@ -10,6 +11,8 @@ import { ChannelBody } from "./channel-body.js";
 import { InvocationSpans, withTraceHeaders } from "./invocation-spans.js";
 
 type Frame = agentV1.InvokeFrame["frame"];
+
+const noBytes = Buffer.alloc(0);
 
 /** Default deadline when a head carries none. */
 const fallbackDeadlineMs = 30_000;
@@ -27,6 +30,10 @@ const fallbackDeadlineMs = 30_000;
  * The function's console output rides on the trailer; what it writes after
  * the trailer (waitUntil work), and all of it when the caller gave up and
  * will not read the trailer, goes to `sendLate` as LateLogs.
+ *
+ * On a stream whose caller accepts whole answers, an answer already complete
+ * when the runtime hands it over (small, within the window and the cap) goes
+ * out as one response head carrying its body and trailer.
  */
 export class ServerChannel {
   private readonly abort = new AbortController();
@@ -47,6 +54,8 @@ export class ServerChannel {
     private readonly quarantine: Quarantine,
     tracing?: Tracing,
     private readonly sendLate?: (logs: agentV1.LateLogs) => void,
+    /** The caller accepts a response head that is the whole answer (agent.proto, ResponseHead.trailer). */
+    private readonly wholeAnswers = false,
   ) {
     this.spans = tracing?.enabled ? new InvocationSpans(tracing.tracer, head, "workerd") : undefined;
     this.sendWindow = new SendWindow(head.initialWindow);
@@ -84,31 +93,44 @@ export class ServerChannel {
       const request = this.toRuntimeRequest();
       const response = await (this.spans ? this.spans.runIsolateCall(() => runtime.invoke(request)) : runtime.invoke(request));
       this.spans?.answered(response.status, response.coldStart);
+      let wholeAnswer: agentV1.ResponseHead | undefined;
       try {
         // An answer that raced the cancellation (a function may catch its body's error and answer anyway) is not sent.
         if (this.abort.signal.aborted) throw this.abort.signal.reason;
         // Declared too large: refuse before the head goes out, so the caller gets a clean 502.
         const declared = declaredResponseLength(this.head.method, response.status, response.headers);
         if (isOverCap(declared ?? 0, this.maxResponseBytes)) throw this.stop(responseTooLarge(this.maxResponseBytes));
-        this.send({
-          $case: "responseHead",
-          value: { status: response.status, headers: response.headers.map(([name, value]) => ({ name, value })), coldStart: response.coldStart },
-        });
-        let sentBytes = 0;
-        for await (const chunk of response.body) {
-          sentBytes += (chunk as Buffer).length;
-          // Past the head, stopping is all that is left: the trailer's code
-          // makes the caller abort the response rather than end it cleanly.
-          if (isOverCap(sentBytes, this.maxResponseBytes)) throw this.stop(responseTooLarge(this.maxResponseBytes));
-          for await (const piece of withinWindow(chunk as Buffer, this.sendWindow)) {
-            if (this.abort.signal.aborted) throw this.abort.signal.reason;
-            this.send({ $case: "body", value: piece });
+        const head: agentV1.ResponseHead = {
+          status: response.status,
+          headers: response.headers.map(([name, value]) => ({ name, value })),
+          coldStart: response.coldStart,
+          body: noBytes,
+          trailer: undefined,
+        };
+        const whole = this.wholeAnswers ? this.takeWholeBody(response.body) : undefined;
+        if (whole) {
+          // Goes out with its trailer, from close() below.
+          wholeAnswer = { ...head, body: whole };
+        } else {
+          this.send({ $case: "responseHead", value: head });
+          let sentBytes = 0;
+          for await (const chunk of response.body) {
+            sentBytes += (chunk as Buffer).length;
+            // Past the head, stopping is all that is left: the trailer's code
+            // makes the caller abort the response rather than end it cleanly.
+            if (isOverCap(sentBytes, this.maxResponseBytes)) throw this.stop(responseTooLarge(this.maxResponseBytes));
+            for await (const piece of withinWindow(chunk as Buffer, this.sendWindow)) {
+              if (this.abort.signal.aborted) throw this.abort.signal.reason;
+              this.send({ $case: "body", value: piece });
+            }
           }
         }
       } finally {
-        response.body.destroy();
+        // A whole answer's stream is read to its end and ends by itself: destroying it before its
+        // writer's 'finish' would tell the runtime's HTTP client the response was cut short.
+        if (!wholeAnswer) response.body.destroy();
       }
-      this.close(undefined, Date.now() - started);
+      this.close(undefined, Date.now() - started, wholeAnswer);
     } catch (err) {
       let error = this.toIsleError(err);
       // Past its deadline, a function that also stalled its process spun on
@@ -193,6 +215,23 @@ export class ServerChannel {
     };
   }
 
+  /**
+   * The whole response body when the runtime has already written all of it
+   * (the stream's writer ended and nothing it wrote is still in transit) and
+   * it fits in a whole answer: at most maxWholeAnswerBytes,
+   * within the response cap, and within the caller's window, whose credit it
+   * takes. Undefined, with the stream untouched, otherwise.
+   */
+  private takeWholeBody(body: Readable): Buffer | undefined {
+    const writer = body as Readable & Partial<Pick<Writable, "writableEnded" | "writableLength">>;
+    if (writer.writableEnded !== true || writer.writableLength !== 0 || body.readableObjectMode || body.readableFlowing === true || body.destroyed) return undefined;
+    const length = body.readableLength;
+    if (length > maxWholeAnswerBytes || isOverCap(length, this.maxResponseBytes)) return undefined;
+    if (!this.sendWindow.tryTake(length)) return undefined;
+    const bytes = length > 0 ? (body.read() as Buffer | null) : null;
+    return bytes ?? noBytes;
+  }
+
   /** The abort reason when cancelled or timed out; else the error itself. */
   private toIsleError(err: unknown): IsleError {
     const reason: unknown = this.abort.signal.reason;
@@ -201,7 +240,8 @@ export class ServerChannel {
     return new IsleError("internal", "the agent failed to run the function");
   }
 
-  private close(error: IsleError | undefined, wallMs: number): void {
+  /** Sends the trailer: alone, or inside `wholeAnswer` (a response head carrying the whole body) when there is one. */
+  private close(error: IsleError | undefined, wallMs: number, wholeAnswer?: agentV1.ResponseHead): void {
     if (this.closed) return;
     this.closed = true;
     this.spans?.end(error);
@@ -215,6 +255,8 @@ export class ServerChannel {
       late(logs);
       logs = [];
     }
-    this.send({ $case: "trailer", value: { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "", logs } });
+    const trailer: agentV1.Trailer = { wallMs, cpuMs: 0, errorCode: error?.code ?? "", errorMessage: error?.message ?? "", logs };
+    if (wholeAnswer && !error) this.send({ $case: "responseHead", value: { ...wholeAnswer, trailer } });
+    else this.send({ $case: "trailer", value: trailer });
   }
 }

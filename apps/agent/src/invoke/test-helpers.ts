@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
+import { Metadata } from "@grpc/grpc-js";
 import { agentV1 } from "@isle/proto";
 import type { FunctionRuntime, RuntimeRequest, RuntimeResponse } from "../runtimes/runtime.js";
 
@@ -27,8 +28,10 @@ export class SentFrames {
   readonly frames: Frame[] = [];
   readonly send = (frame: Frame): void => void this.frames.push(frame);
 
+  /** The trailer, whether alone or inside a whole-answer response head. */
   trailer(): agentV1.Trailer | undefined {
-    const last = this.frames.find((f) => f?.$case === "trailer");
+    const last = this.frames.find((f) => f?.$case === "trailer" || (f?.$case === "responseHead" && f.value.trailer));
+    if (last?.$case === "responseHead") return last.value.trailer;
     return last?.$case === "trailer" ? last.value : undefined;
   }
 
@@ -78,6 +81,7 @@ export function untilAborted(request: RuntimeRequest): Promise<RuntimeResponse> 
 /** Stands in for the gRPC duplex call: frames in by `emit("data")`, frames out recorded. */
 export class FakeCall extends EventEmitter {
   readonly written: agentV1.InvokeFrame[] = [];
+  readonly metadata = new Metadata();
   writableEnded = false;
   destroyed = false;
   write(frame: agentV1.InvokeFrame): boolean {
@@ -92,7 +96,11 @@ export class FakeCall extends EventEmitter {
   }
   /** The error code of the channel's trailer: "" when it succeeded, undefined while it runs. */
   outcome(channel: number): string | undefined {
-    const trailer = this.written.find((f) => f.channel === channel && f.frame?.$case === "trailer");
-    return trailer?.frame?.$case === "trailer" ? trailer.frame.value.errorCode : undefined;
+    for (const { channel: c, frame } of this.written) {
+      if (c !== channel) continue;
+      if (frame?.$case === "trailer") return frame.value.errorCode;
+      if (frame?.$case === "responseHead" && frame.value.trailer) return frame.value.trailer.errorCode;
+    }
+    return undefined;
   }
 }

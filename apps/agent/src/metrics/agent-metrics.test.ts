@@ -16,19 +16,21 @@ describe("AgentMetrics", () => {
     const metrics = new AgentMetrics(sources);
     const sent: unknown[] = [];
     const send = metrics.observe((frame) => sent.push(frame));
-    send({ $case: "responseHead", value: { status: 200, headers: [], coldStart: true } });
+    send({ $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [], coldStart: true }) });
     send({ $case: "body", value: Buffer.from("x") });
     send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) });
-    send({ $case: "responseHead", value: { status: 200, headers: [], coldStart: false } });
+    send({ $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [], coldStart: false }) });
     send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) });
     send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 0, cpuMs: 0, errorCode: "concurrency_limit", errorMessage: "busy" }) });
     send({ $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 9, cpuMs: 0, errorCode: "memory_limit", errorMessage: "oom" }) });
-    expect(sent).toHaveLength(7);
+    // A whole answer: its trailer rides in the head.
+    send({ $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, coldStart: true, trailer: { wallMs: 1 } }) });
+    expect(sent).toHaveLength(8);
     const text = await metrics.scrape();
-    expect(valueOf(text, 'isle_agent_invocations_total{status="ok"}')).toBe(2);
+    expect(valueOf(text, 'isle_agent_invocations_total{status="ok"}')).toBe(3);
     expect(valueOf(text, 'isle_agent_invocations_total{status="concurrency_limit"}')).toBe(1);
     expect(valueOf(text, 'isle_agent_invocations_total{status="memory_limit"}')).toBe(1);
-    expect(valueOf(text, "isle_agent_cold_starts_total")).toBe(1);
+    expect(valueOf(text, "isle_agent_cold_starts_total")).toBe(2);
     expect(valueOf(text, "isle_agent_oom_kills_total")).toBe(1);
   });
 

@@ -74,13 +74,17 @@ export class AgentMetrics {
 
   /**
    * Wraps a channel's frame sender to count what it sends: one invocation per
-   * trailer (every channel ends with exactly one, refusals included) and a
-   * cold start per response head that says so.
+   * trailer (every channel ends with exactly one, refusals included, alone
+   * or inside a whole-answer response head) and a cold start per response
+   * head that says so.
    */
   observe(send: (frame: Frame) => void): (frame: Frame) => void {
     return (frame) => {
       if (frame?.$case === "trailer") this.invocationEnded(frame.value.errorCode);
-      else if (frame?.$case === "responseHead" && frame.value.coldStart) this.coldStarts.inc();
+      else if (frame?.$case === "responseHead") {
+        if (frame.value.coldStart) this.coldStarts.inc();
+        if (frame.value.trailer) this.invocationEnded(frame.value.trailer.errorCode);
+      }
       send(frame);
     };
   }

@@ -37,7 +37,7 @@ describe("ChannelSpans", () => {
     const out = agentV1.InvokeFrame.decode(spans.onRequest(headFrame(1)));
     const body = encode({ channel: 1, frame: { $case: "body", value: Buffer.from("abc") } });
     expect(spans.onRequest(body)).toBe(body);
-    spans.onResponse(encode({ channel: 1, frame: { $case: "responseHead", value: { status: 200, headers: [], coldStart: true } } }));
+    spans.onResponse(encode({ channel: 1, frame: { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [], coldStart: true }) } }));
     expect(tracing.spans()).toHaveLength(0);
     spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0, errorCode: "", errorMessage: "" }) } }));
 
@@ -49,6 +49,26 @@ describe("ChannelSpans", () => {
     expect(head?.trace?.traceparent).toBe(`00-0af7651916cd43dd8448eb211c80319c-${span?.spanContext().spanId}-01`);
     expect(head?.callToken).toBe("signed-token");
     expect(head?.headers).toEqual([{ name: "x", value: "y" }]);
+  });
+
+  it("ends the span at a whole-answer response head, with its status and cold start", () => {
+    const tracing = memoryTracing();
+    const spans = new ChannelSpans(tracing.tracer);
+    spans.onRequest(headFrame(1));
+    spans.onRequest(headFrame(2));
+    const whole = (channel: number, status: number) =>
+      encode({ channel, frame: { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status, coldStart: true, body: Buffer.from("hi"), trailer: { wallMs: 1 } }) } });
+    spans.onResponse(whole(1, 200));
+    expect(tracing.spans()).toHaveLength(1);
+    spans.onResponse(whole(2, 500));
+    // A trailer after it (there is none in practice) ends nothing twice.
+    spans.onResponse(encode({ channel: 1, frame: { $case: "trailer", value: agentV1.Trailer.fromPartial({ errorCode: "timeout" }) } }));
+    spans.endAll("the invoke stream closed");
+    expect(tracing.spans()).toHaveLength(2);
+    const byId = new Map(tracing.spans().map((s) => [s.attributes["faas.invocation_id"], s]));
+    expect(byId.get("inv_1")?.attributes).toMatchObject({ "http.response.status_code": 200, "faas.coldstart": true });
+    expect(byId.get("inv_1")?.status).toEqual({ code: 0 });
+    expect(byId.get("inv_2")?.attributes).toMatchObject({ "http.response.status_code": 500 });
   });
 
   it("marks trailers with an error code and channels cut by the stream's end as failed", () => {

@@ -62,24 +62,32 @@ export class ChannelSpans {
     return Buffer.from(agentV1.InvokeFrame.encode(decoded).finish());
   }
 
-  /** The agent → caller direction, only read: the response head's facts, and the trailer ends the span. */
+  /**
+   * The agent → caller direction, only read: the response head's facts, and
+   * the trailer (alone, or inside a head that is the whole answer) ends the span.
+   */
   onResponse(frame: Buffer): void {
     const kind = scanFrame(frame);
     if (!kind) return;
     if (kind.kind === frameCase.responseHead) {
       const head = agentV1.ResponseHead.decode(frame.subarray(kind.start, kind.end));
       this.open.get(kind.channel)?.setAttributes({ "http.response.status_code": head.status, "faas.coldstart": head.coldStart });
+      if (head.trailer) this.end(kind.channel, head.trailer);
     } else if (kind.kind === frameCase.trailer) {
-      const span = this.open.get(kind.channel);
-      if (!span) return;
-      this.open.delete(kind.channel);
-      const trailer = agentV1.Trailer.decode(frame.subarray(kind.start, kind.end));
-      if (trailer.errorCode) {
-        const code = trailer.errorCode;
-        recordFailure(span, code, isErrorCode(code) ? errorStatus[code] : 500);
-      }
-      span.end();
+      if (!this.open.has(kind.channel)) return;
+      this.end(kind.channel, agentV1.Trailer.decode(frame.subarray(kind.start, kind.end)));
     }
+  }
+
+  private end(channel: number, trailer: agentV1.Trailer): void {
+    const span = this.open.get(channel);
+    if (!span) return;
+    this.open.delete(channel);
+    if (trailer.errorCode) {
+      const code = trailer.errorCode;
+      recordFailure(span, code, isErrorCode(code) ? errorStatus[code] : 500);
+    }
+    span.end();
   }
 
   /** The stream ended or failed: channels still open will get no trailer. */

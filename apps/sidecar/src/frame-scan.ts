@@ -48,6 +48,46 @@ export function scanFrame(buf: Uint8Array): FrameTop | undefined {
   return top;
 }
 
+/** ResponseHead's `trailer` field (agent.proto): set when the head is the whole answer. */
+const responseHeadTrailerField = 5;
+
+/**
+ * Whether a response head frame (scanned as `top`) is a whole answer: its
+ * head carries the trailer, so the channel ends with it. Reads the head's
+ * field tags only, never its headers or body.
+ */
+export function isWholeAnswer(buf: Uint8Array, top: FrameTop): boolean {
+  return top.kind === frameCase.responseHead && findField(buf, top.start, top.end, responseHeadTrailerField) !== undefined;
+}
+
+/** Where length-delimited field `field` of the message in `buf[start, end)` is; undefined when absent or malformed. */
+export function findField(buf: Uint8Array, start: number, end: number, field: number): { start: number; end: number } | undefined {
+  let pos = start;
+  while (pos < end) {
+    const tag = readVarint(buf, pos);
+    if (!tag || tag.next > end) return undefined;
+    pos = tag.next;
+    const wire = tag.value & 7;
+    if (wire === 0) {
+      const value = readVarint(buf, pos);
+      if (!value) return undefined;
+      pos = value.next;
+    } else if (wire === 2) {
+      const length = readVarint(buf, pos);
+      if (!length || length.next + length.value > end) return undefined;
+      if (Math.floor(tag.value / 8) === field) return { start: length.next, end: length.next + length.value };
+      pos = length.next + length.value;
+    } else if (wire === 1) {
+      pos += 8;
+    } else if (wire === 5) {
+      pos += 4;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** A base-128 varint of up to 35 bits (uint32 fields and lengths); undefined when cut short or longer. */
 function readVarint(buf: Uint8Array, pos: number): { value: number; next: number } | undefined {
   let value = 0;

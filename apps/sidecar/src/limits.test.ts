@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agentV1 } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
-import { frameCase, scanFrame } from "./frame-scan.js";
+import { findField, frameCase, isWholeAnswer, scanFrame } from "./frame-scan.js";
 import { TenantConcurrencyGate, TenantSlots } from "./limits.js";
 
 const logger = createLogger({ service: "test", level: "silent" });
@@ -52,6 +52,25 @@ describe("scanFrame", () => {
   });
 });
 
+describe("isWholeAnswer", () => {
+  it("finds the trailer inside a response head by its tags, whatever the head's other fields hold", () => {
+    const plain = encode(1, { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, body: Buffer.alloc(70_000, 0x2a) }) });
+    const whole = encode(1, {
+      $case: "responseHead",
+      value: agentV1.ResponseHead.fromPartial({ status: 404, headers: [{ name: "x", value: "*".repeat(200) }], body: Buffer.alloc(70_000, 0x2a), trailer: { wallMs: 3 } }),
+    });
+    const emptyWhole = encode(1, { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ trailer: {} }) });
+    expect(isWholeAnswer(plain, scanFrame(plain)!)).toBe(false);
+    expect(isWholeAnswer(whole, scanFrame(whole)!)).toBe(true);
+    expect(isWholeAnswer(emptyWhole, scanFrame(emptyWhole)!)).toBe(true);
+    const top = scanFrame(whole)!;
+    const at = findField(whole, top.start, top.end, 5)!;
+    expect(agentV1.Trailer.decode(whole.subarray(at.start, at.end)).wallMs).toBe(3);
+    // Only response heads are whole answers.
+    expect(isWholeAnswer(trailer(1), scanFrame(trailer(1))!)).toBe(false);
+  });
+});
+
 describe("TenantConcurrencyGate", () => {
   it("refuses a tenant's invocation past its limit with a trailer on that channel, and forwards nothing of it", () => {
     const { gate: g, answers } = gate(2);
@@ -77,13 +96,35 @@ describe("TenantConcurrencyGate", () => {
     const { gate: g, slots } = gate(1);
     expect(g.admit(head(1, "ten_a"))).toBe(true);
     expect(g.admit(head(2, "ten_a"))).toBe(false);
-    g.observeOutbound(encode(1, { $case: "responseHead", value: { status: 200, headers: [], coldStart: false } }));
+    g.observeOutbound(encode(1, { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [], coldStart: false }) }));
     g.observeOutbound(encode(1, { $case: "body", value: Buffer.from("x") }));
     expect(slots.inFlight("ten_a")).toBe(1);
     g.observeOutbound(trailer(1));
     expect(slots.inFlight("ten_a")).toBe(0);
     // A stray second trailer frees nothing twice.
     g.observeOutbound(trailer(1));
+    expect(g.admit(head(3, "ten_a"))).toBe(true);
+    expect(slots.inFlight("ten_a")).toBe(1);
+  });
+
+  it("frees the slot when a whole-answer response head passes back, not for a plain head", () => {
+    const { gate: g, slots } = gate(2);
+    expect(g.admit(head(1, "ten_a"))).toBe(true);
+    g.observeOutbound(encode(1, { $case: "responseHead", value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [{ name: "a", value: "b" }], body: Buffer.from("hi") }) }));
+    expect(slots.inFlight("ten_a")).toBe(1);
+    expect(g.admit(head(2, "ten_a"))).toBe(true);
+    expect(slots.inFlight("ten_a")).toBe(2);
+    const whole = encode(2, {
+      $case: "responseHead",
+      value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [{ name: "a", value: "b" }], coldStart: true, body: Buffer.from("hello"), trailer: { wallMs: 1 } }),
+    });
+    g.observeOutbound(whole);
+    // Channel 2's slot is free; channel 1 still holds one until its trailer.
+    expect(slots.inFlight("ten_a")).toBe(1);
+    g.observeOutbound(trailer(1));
+    expect(slots.inFlight("ten_a")).toBe(0);
+    // A stray whole answer on a closed channel frees nothing twice.
+    g.observeOutbound(whole);
     expect(g.admit(head(3, "ten_a"))).toBe(true);
     expect(slots.inFlight("ten_a")).toBe(1);
   });

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from "node:stream";
 import { agentV1 } from "@isle/proto";
 import type { Logger } from "@isle/telemetry";
-import { frameCase, scanFrame } from "./frame-scan.js";
+import { frameCase, isWholeAnswer, scanFrame } from "./frame-scan.js";
 
 /**
  * Invocations in flight per tenant on this node, across every Invoke stream
@@ -40,7 +40,8 @@ const maxRemembered = 4096;
  * caller's frames: a request head takes its tenant's slot or is answered at
  * once, on its channel, with a `tenant_concurrency_limit` trailer and never
  * forwarded (nor is the rest of that channel). `observeOutbound` watches the
- * agent's frames for trailers, which give the slot back; `close` gives back
+ * agent's frames for trailers, alone or inside a whole-answer response head,
+ * which give the slot back; `close` gives back
  * whatever the stream still held when it ended. Only request heads are
  * decoded; every other frame is looked at for its first few bytes and passed
  * on as it came.
@@ -98,13 +99,14 @@ export class TenantConcurrencyGate {
     return false;
   }
 
-  /** An agent → caller frame passed: a trailer closes its channel and frees the slot. */
+  /** An agent → caller frame passed: a trailer (or a whole answer) closes its channel and frees the slot. */
   observeOutbound(chunk: Buffer): void {
     if (this.open.size === 0) return;
     const top = scanFrame(chunk);
-    if (top?.kind !== frameCase.trailer) return;
+    if (top?.kind !== frameCase.trailer && top?.kind !== frameCase.responseHead) return;
     const tenantId = this.open.get(top.channel);
     if (tenantId === undefined) return;
+    if (top.kind === frameCase.responseHead && !isWholeAnswer(chunk, top)) return;
     this.open.delete(top.channel);
     this.slots.release(tenantId);
   }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthority, issueCertificate, type Authority, type IssuedCertificate } from "@isle/pki";
-import { agentV1, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions } from "@isle/proto";
+import { agentV1, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions, wholeAnswersMetadata } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { TenantSlots } from "./limits.js";
 import { createProxyServer } from "./proxy.js";
@@ -19,6 +19,8 @@ interface SeenCall {
 
 interface RecordingAgent {
   heads: string[];
+  /** The metadata each Invoke stream reached the agent with. */
+  invokeMetadata: grpc.Metadata[];
   calls: SeenCall[];
   server: grpc.Server;
 }
@@ -34,10 +36,11 @@ function seen(method: string, call: { getDeadline(): grpc.Deadline; on(event: "c
  * any deadline.
  */
 function recordingAgent(socket: string): Promise<RecordingAgent> {
-  const agent: RecordingAgent = { heads: [], calls: [], server: new grpc.Server() };
+  const agent: RecordingAgent = { heads: [], invokeMetadata: [], calls: [], server: new grpc.Server() };
   agent.server.addService(agentV1.AgentService, {
     invoke(call: grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>) {
       agent.calls.push(seen("invoke", call));
+      agent.invokeMetadata.push(call.metadata);
       call.on("data", (frame: agentV1.InvokeFrame) => {
         if (frame.frame?.$case !== "requestHead") return;
         agent.heads.push(frame.frame.value.invocationId);
@@ -244,5 +247,14 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
       expect(await ended).toBe(grpc.status.DEADLINE_EXCEEDED);
       expect(agent.heads).toContain("hang-stream");
     });
+  });
+
+  it("passes the caller's whole-answers entry on to the agent, and not its context key", async () => {
+    const metadata = keyMetadata(ownKey);
+    metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
+    expect(await invoke(tlsWith(gateway), signed(head("inv-whole")), metadata)).toBe("ran");
+    const reached = agent.invokeMetadata.at(-1);
+    expect(reached?.get(wholeAnswersMetadata.key)).toEqual([wholeAnswersMetadata.value]);
+    expect(reached?.get(contextKeyMetadata.key)).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { IsleError } from "@isle/errors";
 import { agentV1 } from "@isle/proto";
 import { AgentLane } from "./agent-lane.js";
+import { ClientChannel } from "./client-channel.js";
 
 /** Stands in for the gRPC stream: records what the lane writes, lets the test answer. */
 class FakeCall extends EventEmitter {
@@ -26,7 +27,11 @@ function head(overrides: Partial<agentV1.RequestHead> = {}): agentV1.RequestHead
 }
 
 const ok = { $case: "trailer" as const, value: agentV1.Trailer.fromPartial({ wallMs: 1, cpuMs: 0 }) };
-const responseHead = { $case: "responseHead" as const, value: { status: 200, headers: [{ name: "x-a", value: "1" }], coldStart: true } };
+const responseHead = { $case: "responseHead" as const, value: agentV1.ResponseHead.fromPartial({ status: 200, headers: [{ name: "x-a", value: "1" }], coldStart: true }) };
+const wholeAnswer = (body: string, trailer: Partial<agentV1.Trailer> = {}) => ({
+  $case: "responseHead" as const,
+  value: agentV1.ResponseHead.fromPartial({ status: 201, headers: [{ name: "x-a", value: "1" }], coldStart: true, body: Buffer.from(body), trailer }),
+});
 
 function setup(onLateLogs?: (late: agentV1.LateLogs) => void) {
   const calls: FakeCall[] = [];
@@ -129,6 +134,38 @@ describe("AgentLane", () => {
     expect(seen).toEqual(["answered: a\nb", "failed: a\nb"]);
     await answered.closed;
     await expect(failed.response).rejects.toMatchObject({ code: "function_error" });
+  });
+
+  it("answers a whole-answer head in one buffer: response, output and outcome as a clean trailer would", async () => {
+    const respondWhole = vi.spyOn(ClientChannel.prototype as unknown as { respondWhole: () => void }, "respondWhole");
+    const { lane, calls } = setup();
+    const seen: string[] = [];
+    const channel = lane.start(head(), null, (lines) => seen.push(...lines.map((l) => l.message)));
+    const id = calls[0]!.written[0]!.channel;
+    calls[0]!.answer(id, wholeAnswer("hello world", { wallMs: 2, logs: [{ unixMs: 1, level: "log", message: "hi" }] }));
+    // Over at once: no body frame or trailer will come.
+    expect(lane.openChannels).toBe(0);
+    expect(seen).toEqual(["hi"]);
+    expect(respondWhole).toHaveBeenCalledTimes(1);
+    respondWhole.mockRestore();
+    const { response, coldStart } = await channel.response;
+    expect(coldStart).toBe(true);
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-a")).toBe("1");
+    expect(await response.text()).toBe("hello world");
+    expect(await channel.closed).toEqual({ errorCode: undefined, fault: undefined });
+    // Strays after it change nothing.
+    calls[0]!.answer(id, { $case: "body", value: Buffer.from("more") });
+    calls[0]!.answer(id, ok);
+    expect(seen).toEqual(["hi"]);
+  });
+
+  it("gives a whole answer to a HEAD request, or with a no-body status, no body", async () => {
+    const { lane, calls } = setup();
+    const channel = lane.start(head({ method: "HEAD" }), null);
+    calls[0]!.answer(calls[0]!.written[0]!.channel, wholeAnswer(""));
+    const { response } = await channel.response;
+    expect(response.body).toBeNull();
   });
 
   it("hands output that came after an invocation ended (channel 0) to the lane's listener", () => {

@@ -23,7 +23,8 @@ export interface ChannelOutcome {
  * One invocation on a multiplexed Invoke stream, gateway side. It sends the
  * request body within the agent's window and turns the answer's frames into
  * a fetch Response whose body streams, granting the agent more window as the
- * client reads. `response` resolves at the response head, or rejects with an
+ * client reads — or, when the agent sends a small answer whole (a response
+ * head carrying body and trailer), into one buffer. `response` resolves at the response head, or rejects with an
  * IsleError when the invocation fails before it; a failure after the head
  * errors the body stream, which the HTTP server turns into an aborted
  * response (a truncated body, never a false success).
@@ -89,7 +90,7 @@ export class ClientChannel {
   receive(frame: Frame): void {
     switch (frame?.$case) {
       case "responseHead":
-        return this.onHead(frame.value);
+        return frame.value.trailer ? this.onWholeAnswer(frame.value, frame.value.trailer) : this.onHead(frame.value);
       case "body":
         if (this.done) return;
         if (this.pendingHead) {
@@ -102,26 +103,35 @@ export class ClientChannel {
         return;
       case "windowUpdate":
         return this.sendWindow.grant(frame.value.bytes);
-      case "trailer": {
-        const { errorCode, errorMessage, logs } = frame.value;
-        if (!this.done && logs.length > 0) this.onLogs?.(logs);
-        if (errorCode) {
-          const error = new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed");
-          // The agent answers `unavailable` only for a request it did not hand to the function.
-          this.fail(errorCode === "unavailable" && !this.headSeen ? undelivered(error) : error, true);
-        } else if (!this.headSeen) {
-          this.fail(nodeFault(new IsleError("upstream_failed", "the node ended the invocation without a response")));
-        } else if (this.pendingHead) {
-          this.respondWhole(this.pendingHead.head, this.pendingHead.chunks);
-        } else {
-          this.finish();
-          this.controller?.close();
-        }
-        return;
-      }
+      case "trailer":
+        return this.onTrailer(frame.value);
       default:
         return;
     }
+  }
+
+  private onTrailer({ errorCode, errorMessage, logs }: agentV1.Trailer): void {
+    if (!this.done && logs.length > 0) this.onLogs?.(logs);
+    if (errorCode) {
+      const error = new IsleError(isErrorCode(errorCode) ? errorCode : "upstream_failed", errorMessage || "the function failed");
+      // The agent answers `unavailable` only for a request it did not hand to the function.
+      this.fail(errorCode === "unavailable" && !this.headSeen ? undelivered(error) : error, true);
+    } else if (!this.headSeen) {
+      this.fail(nodeFault(new IsleError("upstream_failed", "the node ended the invocation without a response")));
+    } else if (this.pendingHead) {
+      this.respondWhole(this.pendingHead.head, this.pendingHead.chunks);
+    } else {
+      this.finish();
+      this.controller?.close();
+    }
+  }
+
+  /** A response head that is the whole answer: as head, body and trailer arriving together. */
+  private onWholeAnswer(head: agentV1.ResponseHead, trailer: agentV1.Trailer): void {
+    if (this.headSeen || this.done) return;
+    this.headSeen = true;
+    this.pendingHead = { head, chunks: [head.body] };
+    this.onTrailer(trailer);
   }
 
   /** Gives up: tells the agent, fails the caller. */

@@ -2,15 +2,21 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
 import { createAuthority, issueCertificate, type Authority, type IssuedCertificate } from "@isle/pki";
-import { agentV1 } from "@isle/proto";
+import { agentV1, wholeAnswersMetadata } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { SidecarInvoker } from "./sidecar-invoker.js";
 
 /** A stand-in node serving `cert` that records every frame it hears and never answers; its port. */
-async function silentNode(ca: Authority, cert: IssuedCertificate, frames: agentV1.InvokeFrame[]): Promise<{ server: grpc.Server; port: number }> {
+async function silentNode(
+  ca: Authority,
+  cert: IssuedCertificate,
+  frames: agentV1.InvokeFrame[],
+  streams: grpc.Metadata[] = [],
+): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   server.addService(agentV1.AgentService, {
     invoke(call: grpc.ServerDuplexStream<agentV1.InvokeFrame, agentV1.InvokeFrame>) {
+      streams.push(call.metadata);
       call.on("data", (frame: agentV1.InvokeFrame) => frames.push(frame));
     },
   });
@@ -43,6 +49,7 @@ const memberAt = (port: number): AgentMember => ({
 // that deadline and a fixed grace, and must be told to stop.
 describe("SidecarInvoker with a node that never answers (real TLS, real gRPC)", () => {
   const frames: agentV1.InvokeFrame[] = [];
+  const streams: grpc.Metadata[] = [];
   let sidecar: grpc.Server;
   let invoker: SidecarInvoker;
   let member: AgentMember;
@@ -52,7 +59,7 @@ describe("SidecarInvoker with a node that never answers (real TLS, real gRPC)", 
     const gateway = await issueCertificate(ca, { role: "gateway", name: "gw-1", hosts: [] });
     const node = await issueCertificate(ca, { role: "sidecar", name: "node-1", hosts: ["127.0.0.1"] });
     let port: number;
-    ({ server: sidecar, port } = await silentNode(ca, node, frames));
+    ({ server: sidecar, port } = await silentNode(ca, node, frames, streams));
     invoker = new SidecarInvoker({ caPem: ca.certPem, certPem: gateway.certPem, keyPem: gateway.keyPem });
     member = memberAt(port);
   });
@@ -77,6 +84,8 @@ describe("SidecarInvoker with a node that never answers (real TLS, real gRPC)", 
     expect(frames.map((f) => f.frame?.$case)).toEqual(["requestHead", "cancel"]);
     expect(frames[1]?.channel).toBe(frames[0]?.channel);
     expect(member.localInFlight).toBe(0);
+    // The stream said this gateway reads whole answers.
+    expect(streams[0]?.get(wholeAnswersMetadata.key)).toEqual([wholeAnswersMetadata.value]);
   });
 });
 

@@ -2,7 +2,7 @@ import { createPrivateKey, createSecretKey, randomBytes, sign, type KeyObject } 
 import * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
 import { checkServerRole } from "@isle/pki";
-import { agentV1, contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions } from "@isle/proto";
+import { agentV1, contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions, wholeAnswersMetadata } from "@isle/proto";
 import type { AgentMember } from "../control/membership.js";
 import { AgentLane } from "./agent-lane.js";
 import { nodeFault } from "./node-fault.js";
@@ -111,6 +111,8 @@ export class SidecarInvoker implements Invoker {
         const metadata = new grpc.Metadata();
         metadata.set(contextKeyMetadata.key, key);
         metadata.set(contextKeyMetadata.signature, signature);
+        // This gateway reads a small answer sent whole, as one response head (agent.proto).
+        metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
         return metadata;
       };
       entry = { client, lane: new AgentLane(() => client.invoke(streamMetadata()), this.onLateLogs), contextKey: createSecretKey(key) };

@@ -218,9 +218,9 @@ export class ServerChannel {
   /**
    * The whole response body when the runtime has already written all of it
    * (the stream's writer ended and nothing it wrote is still in transit) and
-   * it fits in a whole answer: at most maxWholeAnswerBytes,
-   * within the response cap, and within the caller's window, whose credit it
-   * takes. Undefined, with the stream untouched, otherwise.
+   * it fits in a whole answer: at most maxWholeAnswerBytes, within the
+   * response cap, and within the caller's window, whose credit it takes.
+   * Undefined, with the stream untouched, otherwise.
    */
   private takeWholeBody(body: Readable): Buffer | undefined {
     const writer = body as Readable & Partial<Pick<Writable, "writableEnded" | "writableLength">>;

@@ -23,8 +23,9 @@ export interface ChannelOutcome {
  * One invocation on a multiplexed Invoke stream, gateway side. It sends the
  * request body within the agent's window and turns the answer's frames into
  * a fetch Response whose body streams, granting the agent more window as the
- * client reads — or, when the agent sends a small answer whole (a response
- * head carrying body and trailer), into one buffer. `response` resolves at the response head, or rejects with an
+ * client reads — or into one buffer, when the agent sends a small answer
+ * whole (a response head carrying body and trailer) or its frames arrive in
+ * one I/O turn. `response` resolves at the response head, or rejects with an
  * IsleError when the invocation fails before it; a failure after the head
  * errors the body stream, which the HTTP server turns into an aborted
  * response (a truncated body, never a false success).

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuthority, issueCertificate, type Authority, type IssuedCertificate } from "@isle/pki";
-import { agentV1, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions, wholeAnswersMetadata } from "@isle/proto";
+import { agentV1, contextKeyGrant, contextKeyMetadata, contextMac, grpcChannelOptions, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { TenantSlots } from "./limits.js";
 import { createProxyServer } from "./proxy.js";
@@ -249,12 +249,20 @@ describe("sidecar admission (real TLS, real gRPC)", () => {
     });
   });
 
-  it("passes the caller's whole-answers entry on to the agent, and not its context key", async () => {
+  it("tells the agent it may send whole answers only when the gateway asked, in its own entry, and never passes the context key", async () => {
     const metadata = keyMetadata(ownKey);
     metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
     expect(await invoke(tlsWith(gateway), signed(head("inv-whole")), metadata)).toBe("ran");
     const reached = agent.invokeMetadata.at(-1);
-    expect(reached?.get(wholeAnswersMetadata.key)).toEqual([wholeAnswersMetadata.value]);
+    expect(reached?.get(relayedWholeAnswersMetadata.key)).toEqual([relayedWholeAnswersMetadata.value]);
+    // The gateway's own entry stops here: an agent behind an older sidecar (which would pass it on) never sends them.
+    expect(reached?.get(wholeAnswersMetadata.key)).toEqual([]);
     expect(reached?.get(contextKeyMetadata.key)).toEqual([]);
+
+    // A gateway that did not ask (or forged the sidecar's entry) gets none.
+    const forged = keyMetadata(ownKey);
+    forged.set(relayedWholeAnswersMetadata.key, relayedWholeAnswersMetadata.value);
+    expect(await invoke(tlsWith(gateway), signed(head("inv-plain")), forged)).toBe("ran");
+    expect(agent.invokeMetadata.at(-1)?.get(relayedWholeAnswersMetadata.key)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
-import { agentV1, contextKeyMetadata, grpcChannelOptions } from "@isle/proto";
+import { agentV1, contextKeyMetadata, grpcChannelOptions, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "@isle/proto";
 import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import { admitCaller, isStatus } from "./caller-guard.js";
 import { invokeFilter } from "./invoke-filter.js";
@@ -19,6 +19,9 @@ const hopHeaders = new Set([
   "grpc-timeout",
   "accept-encoding",
   ...Object.values(contextKeyMetadata),
+  // Whole answers: the gateway's entry is replaced by the sidecar's own (see forwardMetadata).
+  wholeAnswersMetadata.key,
+  relayedWholeAnswersMetadata.key,
 ]);
 
 /** Every Agent method with identity (de)serializers: frames move as bytes. */
@@ -43,6 +46,10 @@ function forwardMetadata(incoming: grpc.Metadata): grpc.Metadata {
   for (const [key, value] of Object.entries(incoming.getMap())) {
     if (hopHeaders.has(key) || key.startsWith(":")) continue;
     out.set(key, value);
+  }
+  // This sidecar reads whole answers (limits.ts, channel-spans.ts): the agent may send them when the gateway asked.
+  if (incoming.get(wholeAnswersMetadata.key).includes(wholeAnswersMetadata.value)) {
+    out.set(relayedWholeAnswersMetadata.key, relayedWholeAnswersMetadata.value);
   }
   return out;
 }

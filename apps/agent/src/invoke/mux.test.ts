@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { IsleError } from "@isle/errors";
-import { wholeAnswersMetadata } from "@isle/proto";
+import { relayedWholeAnswersMetadata, wholeAnswersMetadata } from "@isle/proto";
 import { createLogger } from "@isle/telemetry";
 import { createAgentState } from "../server.js";
 import { createInvokeHandler } from "./mux.js";
@@ -199,11 +199,11 @@ describe("Invoke handler: whole answers", () => {
     return { status: 200, headers: [] as Array<[string, string]>, body, coldStart: false };
   };
 
-  it("sends a complete small answer as one frame on a stream opened with the whole-answers entry", async () => {
+  it("sends a complete small answer as one frame on a stream its sidecar opened with the relayed whole-answers entry", async () => {
     const runtime = new FakeRuntime();
     runtime.handle = complete;
     const call = new FakeCall();
-    call.metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
+    call.metadata.set(relayedWholeAnswersMetadata.key, relayedWholeAnswersMetadata.value);
     createInvokeHandler(runtime, createAgentState(), logger)(call as never);
     call.frame(1, { $case: "requestHead", value: testHead({}, { hasBody: false }) });
     await settle();
@@ -213,10 +213,11 @@ describe("Invoke handler: whole answers", () => {
     expect(call.outcome(1)).toBe("");
   });
 
-  it("sends head, body and trailer on a stream opened without it", async () => {
+  it("sends head, body and trailer on a stream opened without it, even with the gateway's own entry (an older sidecar passes that on)", async () => {
     const runtime = new FakeRuntime();
     runtime.handle = complete;
     const call = new FakeCall();
+    call.metadata.set(wholeAnswersMetadata.key, wholeAnswersMetadata.value);
     createInvokeHandler(runtime, createAgentState(), logger)(call as never);
     call.frame(1, { $case: "requestHead", value: testHead({}, { hasBody: false }) });
     await settle();

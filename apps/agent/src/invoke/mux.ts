@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
-import { agentV1, wholeAnswersMetadata } from "@isle/proto";
+import { agentV1, relayedWholeAnswersMetadata } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { isolateOf, type LoadedFunctions } from "../loaded-functions.js";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
@@ -30,13 +30,13 @@ export interface InvokeState {
  * A channel the agent will not run (draining, function at its concurrency
  * limit) is answered with a trailer alone, at once. Output an invocation
  * writes after its trailer goes on channel 0 as LateLogs, while the stream
- * lasts. A caller that opened the stream with the whole-answers metadata
- * entry gets small complete answers as one response head (agent.proto).
+ * lasts. A stream its sidecar opened with the relayed whole-answers entry
+ * gets small complete answers as one response head (agent.proto).
  */
 export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState, logger: Logger, metrics?: AgentMetrics, tracing?: Tracing) {
   return function invoke(call: Call): void {
     const channels = new Map<number, ServerChannel>();
-    const wholeAnswers = call.metadata.get(wholeAnswersMetadata.key).some((value) => value === wholeAnswersMetadata.value);
+    const wholeAnswers = call.metadata.get(relayedWholeAnswersMetadata.key).some((value) => value === relayedWholeAnswersMetadata.value);
     let callerDone = false;
 
     const sendOn = (channel: number) => (frame: agentV1.InvokeFrame["frame"]) => {

@@ -158,6 +158,22 @@ describe("ServerChannel whole answers", () => {
     expect(head?.trailer?.logs.map((l) => l.message)).toEqual(["hello from the function"]);
   });
 
+  it("lets a whole answer's stream end and close by itself (the runtime's registry ends the invocation at 'close')", async () => {
+    const runtime = new FakeRuntime();
+    let body: Readable | undefined;
+    // Handed over straight after end(): the writer's final step may still be on its way.
+    runtime.handle = async () => {
+      const answer = completeAnswer(Buffer.from("hello world"));
+      body = answer.body;
+      return answer;
+    };
+    const { sent, channel } = openWhole(testHead({}, { hasBody: false }));
+    await channel.run(runtime);
+    expect(sent.frames).toHaveLength(1);
+    if (!body!.closed) await new Promise((resolve) => body!.once("close", resolve));
+    expect(body!.readableEnded).toBe(true);
+  });
+
   it("sends an empty complete answer as one frame too", async () => {
     const runtime = new FakeRuntime();
     runtime.handle = async () => {

@@ -229,6 +229,10 @@ export class ServerChannel {
     if (length > maxWholeAnswerBytes || isOverCap(length, this.maxResponseBytes)) return undefined;
     if (!this.sendWindow.tryTake(length)) return undefined;
     const bytes = length > 0 ? (body.read() as Buffer | null) : null;
+    // Flowing from here: the end of input may still be on its way (the writer's final step runs
+    // on a later tick), and only a flowing or read stream emits 'end', then 'close', which is
+    // what ends the invocation in the runtime's registry.
+    body.resume();
     return bytes ?? noBytes;
   }
 

@@ -20,30 +20,17 @@ export const frameCase = { requestHead: 1, body: 2, responseHead: 3, trailer: 4,
 /** Undefined when the bytes are not a well-formed frame top level. */
 export function scanFrame(buf: Uint8Array): FrameTop | undefined {
   const top: FrameTop = { channel: 0, kind: 0, start: 0, end: 0 };
-  let pos = 0;
-  while (pos < buf.length) {
-    const tag = readVarint(buf, pos);
-    if (!tag) return undefined;
-    pos = tag.next;
-    const field = Math.floor(tag.value / 8);
-    const wire = tag.value & 7;
-    if (wire === 0) {
-      const value = readVarint(buf, pos);
-      if (!value) return undefined;
-      pos = value.next;
-      if (field === 10) top.channel = value.value;
-    } else if (wire === 2) {
-      const length = readVarint(buf, pos);
-      if (!length || length.next + length.value > buf.length) return undefined;
-      if (field >= 1 && field <= 7) {
-        top.kind = field;
-        top.start = length.next;
-        top.end = length.next + length.value;
-      }
-      pos = length.next + length.value;
-    } else {
-      return undefined;
+  for (let pos = 0; pos < buf.length; ) {
+    const field = readField(buf, pos, buf.length);
+    // A frame's top level has varints and length-delimited fields only.
+    if (!field || (field.wire !== 0 && field.wire !== 2)) return undefined;
+    if (field.wire === 0 && field.number === 10) top.channel = field.value;
+    if (field.wire === 2 && field.number >= 1 && field.number <= 7) {
+      top.kind = field.number;
+      top.start = field.start;
+      top.end = field.end;
     }
+    pos = field.next;
   }
   return top;
 }
@@ -62,37 +49,52 @@ export function isWholeAnswer(buf: Uint8Array, top: FrameTop): boolean {
 
 /** Where length-delimited field `field` of the message in `buf[start, end)` is; undefined when absent or malformed. */
 export function findField(buf: Uint8Array, start: number, end: number, field: number): { start: number; end: number } | undefined {
-  let pos = start;
-  while (pos < end) {
-    const tag = readVarint(buf, pos);
-    if (!tag || tag.next > end) return undefined;
-    pos = tag.next;
-    const wire = tag.value & 7;
-    if (wire === 0) {
-      const value = readVarint(buf, pos);
-      if (!value) return undefined;
-      pos = value.next;
-    } else if (wire === 2) {
-      const length = readVarint(buf, pos);
-      if (!length || length.next + length.value > end) return undefined;
-      if (Math.floor(tag.value / 8) === field) return { start: length.next, end: length.next + length.value };
-      pos = length.next + length.value;
-    } else if (wire === 1) {
-      pos += 8;
-    } else if (wire === 5) {
-      pos += 4;
-    } else {
-      return undefined;
-    }
+  for (let pos = start; pos < end; ) {
+    const found = readField(buf, pos, end);
+    if (!found) return undefined;
+    if (found.wire === 2 && found.number === field) return { start: found.start, end: found.end };
+    pos = found.next;
   }
   return undefined;
 }
 
-/** A base-128 varint of up to 35 bits (uint32 fields and lengths); undefined when cut short or longer. */
-function readVarint(buf: Uint8Array, pos: number): { value: number; next: number } | undefined {
+/**
+ * One field of a protobuf message at `buf[pos]`, within `end`: its number,
+ * wire type, value (a varint's; a length-delimited field's length) and where
+ * its bytes are; `next` is where the following field starts. Undefined when
+ * cut short or of a wire type protobuf 3 does not write (groups).
+ */
+function readField(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+): { number: number; wire: number; value: number; start: number; end: number; next: number } | undefined {
+  const tag = readVarint(buf, pos, end);
+  if (!tag) return undefined;
+  const number = Math.floor(tag.value / 8);
+  const wire = tag.value & 7;
+  if (wire === 0) {
+    const value = readVarint(buf, tag.next, end);
+    return value && { number, wire, value: value.value, start: tag.next, end: value.next, next: value.next };
+  }
+  if (wire === 2) {
+    const length = readVarint(buf, tag.next, end);
+    if (!length || length.next + length.value > end) return undefined;
+    const stop = length.next + length.value;
+    return { number, wire, value: length.value, start: length.next, end: stop, next: stop };
+  }
+  if (wire === 1 || wire === 5) {
+    const stop = tag.next + (wire === 1 ? 8 : 4);
+    return stop > end ? undefined : { number, wire, value: 0, start: tag.next, end: stop, next: stop };
+  }
+  return undefined;
+}
+
+/** A base-128 varint of up to 35 bits (uint32 fields and lengths) before `end`; undefined when cut short or longer. */
+function readVarint(buf: Uint8Array, pos: number, end: number): { value: number; next: number } | undefined {
   let value = 0;
   for (let shift = 0; shift < 35; shift += 7) {
-    if (pos >= buf.length) return undefined;
+    if (pos >= end) return undefined;
     const byte = buf[pos++]!;
     value += (byte & 0x7f) * 2 ** shift;
     if (byte < 0x80) return { value, next: pos };

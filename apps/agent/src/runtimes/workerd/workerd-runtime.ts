@@ -244,13 +244,21 @@ export class WorkerdRuntime implements FunctionRuntime {
   invoke(request: RuntimeRequest): Promise<RuntimeResponse> {
     const first = this.pick(request.isolateId);
     if (first) return this.dispatch(first, request);
-    // With a pool of one, no process is ready for a moment of each recycle: wait for it.
-    if (!this.recycler?.current) return Promise.reject(new IsleError("unavailable", "no workerd process is ready"));
-    return this.recycler.ended(request.signal).then(() => {
-      const proc = this.pick(request.isolateId);
+    return this.pickAfterRecycle(request.isolateId, request.signal).then((proc) => {
       if (!proc) throw new IsleError("unavailable", "no workerd process is ready");
       return this.dispatch(proc, request);
     });
+  }
+
+  /**
+   * With a pool of one, no process is ready for a moment of each recycle: the
+   * process for `isolateId` once the recycle under way has ended (rejects
+   * when `signal` aborts first); undefined at once when none is under way.
+   */
+  private async pickAfterRecycle(isolateId: string, signal: AbortSignal): Promise<WorkerdProcess | undefined> {
+    if (!this.recycler?.current) return undefined;
+    await this.recycler.ended(signal);
+    return this.pick(isolateId);
   }
 
   private dispatch(first: WorkerdProcess, request: RuntimeRequest): Promise<RuntimeResponse> {
@@ -331,11 +339,7 @@ export class WorkerdRuntime implements FunctionRuntime {
    */
   async prewarm(isolate: IsolateSource, timeoutMs: number): Promise<{ coldStart: boolean }> {
     const signal = AbortSignal.timeout(timeoutMs);
-    let proc = this.pick(isolate.isolateId);
-    if (!proc && this.recycler?.current) {
-      await this.recycler.ended(signal).catch(() => undefined);
-      proc = this.pick(isolate.isolateId);
-    }
+    const proc = this.pick(isolate.isolateId) ?? (await this.pickAfterRecycle(isolate.isolateId, signal).catch(() => undefined));
     const pool = proc?.dispatcher;
     if (!proc || !pool) throw new IsleError("unavailable", "no workerd process is ready");
     proc.began();

@@ -3,7 +3,10 @@
 // function (examples/hello) through the full Isle path, against three
 // references serving the same bundle — workerd as a plain worker, workerd
 // behind a minimal Worker Loader supervisor (the floor Isle builds on), and
-// Deno — at 1, 32 and 256 connections. Every round runs every target at every
+// Deno — at 1, 32 and 256 connections; and the bare chain: Isle's topology of
+// processes with none of Isle's work, in front of the loader reference (with
+// and without the relay in the sidecar's place), which tells what the wiring
+// alone allows on this machine. Every round runs every target at every
 // concurrency in turn, so all see the same machine noise. Then a short phase
 // with tracing on splits Isle's latency by hop from its spans. Prints tables;
 // writes bench/results/invoke.json.
@@ -16,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { startBareWorkerd } from "./lib/bare-workerd.mjs";
 import { startLoaderWorkerd } from "./lib/loader-workerd.mjs";
 import { startDeno } from "./lib/deno.mjs";
+import { startBareChain } from "./lib/bare-chain.mjs";
 import { freePort, startIsle } from "./lib/isle.mjs";
 import { cpuMs, isleProcesses } from "./lib/cpu.mjs";
 import { median } from "./lib/events.mjs";
@@ -70,35 +74,36 @@ function machine() {
   };
 }
 
-/** Every target at every concurrency, round after round; Isle's CPU per process read around its c=32 runs. */
-function throughput(targets, isle) {
-  const processes = isleProcesses(isle.dataDir);
+/**
+ * Every target at every concurrency, round after round; the CPU per process of
+ * each target that names its processes, read around its c=32 runs.
+ */
+function throughput(targets) {
   for (const t of targets) runWrk(t.url, { connections: 32, seconds: 2, cpu: wrkCpu }); // isolates loaded, JITs settled
   const runs = [];
-  const cpuPerRequest = [];
+  const cpuPerRequest = {};
   for (let round = 0; round < rounds; round++) {
     // A different target goes first each round, so none always follows the same neighbour.
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const connections of concurrencies) {
       for (const t of order) {
         const secs = connections === 1 ? singleSeconds : seconds;
-        const measureCpu = t.key === "isle" && connections === 32;
-        const before = measureCpu ? cpuMs(processes) : undefined;
+        const measureCpu = t.processes && connections === 32;
+        const before = measureCpu ? cpuMs(t.processes) : undefined;
         const run = runWrk(t.url, { connections, seconds: secs, cpu: wrkCpu });
         if (before) {
-          const after = cpuMs(processes);
+          const after = cpuMs(t.processes);
           const requests = run.rps * secs;
-          cpuPerRequest.push(Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / requests])));
+          (cpuPerRequest[t.key] ??= []).push(Object.fromEntries(Object.keys(after).map((k) => [k, ((after[k] - before[k]) * 1000) / requests])));
         }
         runs.push({ target: t.key, round, connections, seconds: secs, ...run });
         process.stderr.write(`round ${round + 1}/${rounds} c=${connections} ${t.key}: ${Math.round(run.rps)} req/s\n`);
       }
     }
   }
-  const cpuMicrosPerRequest = Object.fromEntries(
-    Object.keys(cpuPerRequest[0] ?? {}).map((k) => [k, Math.round(median(cpuPerRequest.map((c) => c[k])))]),
-  );
-  return { runs, cpuMicrosPerRequest, isleProcesses: processes };
+  const medians = (list) => Object.fromEntries(Object.keys(list[0]).map((k) => [k, Math.round(median(list.map((c) => c[k])))]));
+  const cpuMicrosPerRequest = Object.fromEntries(Object.entries(cpuPerRequest).map(([key, list]) => [key, medians(list)]));
+  return { runs, cpuMicrosPerRequest };
 }
 
 /** A second Isle with tracing on, exporting to a receiver in this process: the hop split at c=1. */
@@ -128,14 +133,22 @@ async function main() {
       loader: keep(await startLoaderWorkerd({ entry, dir: sub("loader"), processes: workerdProcesses })),
       deno: keep(await startDeno({ entry, dir: sub("deno"), port: await freePort(), parallel: denoParallel })),
     };
+    const upstream = refs.loader.url.slice(0, -1);
+    const chains = {
+      chain: keep(await startBareChain({ dir: sub("chain"), upstream })),
+      chainNoRelay: keep(await startBareChain({ dir: sub("chain-no-relay"), upstream, relay: false })),
+    };
     // Tracing off for the throughput phase even when the caller's environment turns it on.
     const isle = await startIsle(sub("isle"), { OTEL_SDK_DISABLED: "true" });
     started.push({ stop: () => isle.stop() });
+    const pids = isleProcesses(isle.dataDir);
     const targets = [
       ...Object.entries(refs).map(([key, r]) => ({ key, url: `${r.url}fn/demo/hello` })),
-      { key: "isle", url: `${isle.baseUrl}/fn/demo/hello` },
+      // A chain's CPU includes the loader reference's workerd processes it sends to.
+      ...Object.entries(chains).map(([key, c]) => ({ key, url: `${c.url}fn/demo/hello`, processes: { ...c.pids, workerd: refs.loader.pids } })),
+      { key: "isle", url: `${isle.baseUrl}/fn/demo/hello`, processes: pids },
     ];
-    const { runs, cpuMicrosPerRequest, isleProcesses: pids } = throughput(targets, isle);
+    const { runs, cpuMicrosPerRequest } = throughput(targets);
     // The hop phase runs alone: references and the untraced Isle stopped.
     for (const s of started.splice(0)) await s.stop();
     const hopLatencies = hopRequests > 0 ? await hops(dir) : undefined;
@@ -147,6 +160,9 @@ async function main() {
       loader: c32.loader,
       static: c32.static,
       deno: c32.deno,
+      chain: c32.chain,
+      chainToLoader: c32.chainToLoader,
+      chainNoRelayToLoader: c32.chainNoRelayToLoader,
       addedP50Ms: summary[1] ? summary[1].isle.p50.median - summary[1].loader.p50.median : NaN,
       // The isolate call span has no child: what it holds beyond the bare loader round trip is the
       // agent's HTTP client and answer streaming plus Isle's supervisor's own work (roughly: the two
@@ -159,7 +175,14 @@ async function main() {
       date: new Date().toISOString(),
       machine: { ...machineBefore, loadAverageAfter: loadavg().map((l) => Number(l.toFixed(2))) },
       settings,
-      targets: { static: "workerd, plain worker", loader: "workerd, Worker Loader supervisor, warm id", deno: "Deno.serve", isle: "Isle full path" },
+      targets: {
+        static: "workerd, plain worker",
+        loader: "workerd, Worker Loader supervisor, warm id",
+        deno: "Deno.serve",
+        chain: "bare chain: front → relay → agent (Node, grpc-js, undici, one message each way) → the loader reference",
+        chainNoRelay: "bare chain without the relay: front → agent (mTLS) → the loader reference",
+        isle: "Isle full path",
+      },
       summary,
       ratio,
       headline,

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const benchmarks = {
-  invoke: "hello world through Isle against workerd (static, loader) and Deno, c=1/32/256",
+  invoke: "hello world through Isle against workerd (static, loader), Deno and the bare chain, c=1/32/256",
   runaway: "a neighbour's latency while a spinning function is stopped",
   "git-push": "time from git push to the new version answering",
   deploy: "time from an API deploy or a git push to the new version answering, same and new functions",

@@ -61,16 +61,6 @@ export class WorkerdProcess {
   drainingSince = 0;
   readonly index: number;
 
-  /** A request (or prewarm) was dispatched here. */
-  began(): void {
-    this.inFlight++;
-  }
-
-  /** A request (or prewarm) dispatched here has ended. */
-  ended(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.onIdle?.();
-  }
   private readonly options: WorkerdProcessOptions;
   private readonly policy: RestartPolicy;
   private readonly logger: Logger;
@@ -97,6 +87,17 @@ export class WorkerdProcess {
     this.policy = options.restart ?? defaultRestartPolicy;
     this.delayMs = this.policy.initialMs;
     this.logger = options.logger.child({ workerd: options.index });
+  }
+
+  /** A request (or prewarm) was dispatched here. */
+  began(): void {
+    this.inFlight++;
+  }
+
+  /** A request (or prewarm) dispatched here has ended. */
+  ended(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.onIdle?.();
   }
 
   /** The pool to send requests with, while the process is ready. */

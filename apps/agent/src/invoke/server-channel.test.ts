@@ -222,8 +222,10 @@ describe("ServerChannel whole answers", () => {
       };
       const { sent, channel } = openWhole(testHead(limits, { hasBody: false, ...extra }));
       const done = channel.run(runtime);
-      // Grant window as the caller would, for the small-window case.
-      const granting = setInterval(() => channel.grant(1024), 1);
+      // Grant window as the caller would, for the small-window case — once the head is out, as
+      // the caller would: a grant before the agent looked at the answer (a slow tick on a busy
+      // machine) would make the small window large enough for a whole answer.
+      const granting = setInterval(() => sent.frames.length > 0 && channel.grant(1024), 1);
       await done;
       clearInterval(granting);
       expect(sent.frames[0]?.$case).toBe("responseHead");

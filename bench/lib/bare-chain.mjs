@@ -24,6 +24,8 @@ import { freePort } from "./isle.mjs";
 const require = createRequire(join(fileURLToPath(new URL("../../apps/agent/package.json", import.meta.url))));
 const method = "/bench.BareChain/Invoke";
 const asIs = (b) => b;
+/** The one method every hop serves: a bidi stream of messages moved as bytes. */
+const invokeMethod = { path: method, requestStream: true, responseStream: true, requestSerialize: asIs, requestDeserialize: asIs, responseSerialize: asIs, responseDeserialize: asIs };
 // Isle's hops turn channelz and retries off too (packages/proto channel-options.ts).
 const channelOptions = { "grpc.enable_channelz": 0, "grpc.enable_retries": 0 };
 
@@ -146,8 +148,7 @@ function relay({ agentSocket, relayPort, certs }) {
   const grpc = require("@grpc/grpc-js");
   const agent = new grpc.Client(`unix:${agentSocket}`, grpc.credentials.createInsecure(), channelOptions);
   const server = new grpc.Server(channelOptions);
-  const definition = { path: method, requestStream: true, responseStream: true, requestSerialize: asIs, requestDeserialize: asIs, responseSerialize: asIs, responseDeserialize: asIs };
-  server.addService({ invoke: definition }, {
+  server.addService({ invoke: invokeMethod }, {
     invoke(call) {
       const upstream = agent.makeBidiStreamRequest(method, asIs, asIs, new grpc.Metadata());
       call.on("data", (m) => upstream.write(m));
@@ -171,8 +172,7 @@ function agent({ agentSocket, agentPort, upstream, certs }) {
   const { Pool } = require("undici");
   const pool = new Pool(upstream, { connections: 256 });
   const server = new grpc.Server(channelOptions);
-  const definition = { path: method, requestStream: true, responseStream: true, requestSerialize: asIs, requestDeserialize: asIs, responseSerialize: asIs, responseDeserialize: asIs };
-  server.addService({ invoke: definition }, {
+  server.addService({ invoke: invokeMethod }, {
     invoke(call) {
       call.on("data", async (message) => {
         const { channel, head, body } = decode(message);

@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
-import { agentV1, contextKeyMetadata, grpcChannelOptions, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "@isle/proto";
+import { agentV1, carriesEntry, contextKeyMetadata, grpcChannelOptions, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "@isle/proto";
 import { tracingOff, type Logger, type Tracing } from "@isle/telemetry";
 import { admitCaller, isStatus } from "./caller-guard.js";
 import { invokeFilter } from "./invoke-filter.js";
@@ -48,7 +48,7 @@ function forwardMetadata(incoming: grpc.Metadata): grpc.Metadata {
     out.set(key, value);
   }
   // This sidecar reads whole answers (limits.ts, channel-spans.ts): the agent may send them when the gateway asked.
-  if (incoming.get(wholeAnswersMetadata.key).includes(wholeAnswersMetadata.value)) {
+  if (carriesEntry(incoming, wholeAnswersMetadata)) {
     out.set(relayedWholeAnswersMetadata.key, relayedWholeAnswersMetadata.value);
   }
   return out;

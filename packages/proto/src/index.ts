@@ -19,4 +19,4 @@ export {
 export { ReceiveWindow, SendWindow, defaultWindowBytes, maxChunkBytes, withinWindow } from "./mux/window.js";
 export { hopByHopHeaders } from "./hop-by-hop.js";
 export { contextKeyBytes, contextKeyGrant, contextKeyMetadata, contextMac, invocationContext } from "./invocation-context.js";
-export { maxWholeAnswerBytes, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "./whole-answers.js";
+export { carriesEntry, maxWholeAnswerBytes, relayedWholeAnswersMetadata, wholeAnswersMetadata } from "./whole-answers.js";

@@ -1,3 +1,5 @@
+import type { Metadata } from "@grpc/grpc-js";
+
 /**
  * Whole answers (agent.proto, ResponseHead.trailer): a small answer that is
  * complete when its head goes out travels as one frame instead of head, body
@@ -19,3 +21,8 @@ export const relayedWholeAnswersMetadata = { key: "isle-whole-answers-relayed", 
 
 /** Largest body a whole-answer head carries; larger answers stream as before. */
 export const maxWholeAnswerBytes = 64 * 1024;
+
+/** Whether `metadata` carries `entry` (one of the two above) with its value. */
+export function carriesEntry(metadata: Metadata, entry: { key: string; value: string }): boolean {
+  return metadata.get(entry.key).includes(entry.value);
+}

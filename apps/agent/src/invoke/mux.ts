@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { IsleError } from "@isle/errors";
-import { agentV1, relayedWholeAnswersMetadata } from "@isle/proto";
+import { agentV1, carriesEntry, relayedWholeAnswersMetadata } from "@isle/proto";
 import type { Logger, Tracing } from "@isle/telemetry";
 import { isolateOf, type LoadedFunctions } from "../loaded-functions.js";
 import type { FunctionRuntime } from "../runtimes/runtime.js";
@@ -36,7 +36,7 @@ export interface InvokeState {
 export function createInvokeHandler(runtime: FunctionRuntime, state: InvokeState, logger: Logger, metrics?: AgentMetrics, tracing?: Tracing) {
   return function invoke(call: Call): void {
     const channels = new Map<number, ServerChannel>();
-    const wholeAnswers = call.metadata.get(relayedWholeAnswersMetadata.key).some((value) => value === relayedWholeAnswersMetadata.value);
+    const wholeAnswers = carriesEntry(call.metadata, relayedWholeAnswersMetadata);
     let callerDone = false;
 
     const sendOn = (channel: number) => (frame: agentV1.InvokeFrame["frame"]) => {
